@@ -1,0 +1,47 @@
+"""Shared pytest wiring: the golden-file flag and an isolated STYX_HOME for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite golden files from the current output instead of comparing (review the diff)",
+    )
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture
+def golden(update_goldens: bool):  # type: ignore[no-untyped-def]
+    """Compare text with a golden file under tests/; with --update-goldens, rewrite it."""
+
+    def check(path: Path, actual: str) -> None:
+        if update_goldens or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8")
+            if not update_goldens:
+                pytest.fail(f"golden file {path} did not exist; wrote it, review and re-run")
+            return
+        assert actual == path.read_text(encoding="utf-8"), f"output differs from {path}"
+
+    return check
+
+
+@pytest.fixture
+def styx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private STYX_HOME so no test reads or writes the user's ~/.styx."""
+    home = tmp_path / "styx-home"
+    home.mkdir()
+    monkeypatch.setenv("STYX_HOME", str(home))
+    yield home
