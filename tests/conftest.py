@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,3 +46,22 @@ def styx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     home.mkdir()
     monkeypatch.setenv("STYX_HOME", str(home))
     yield home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _engine_on_path() -> Iterator[None]:
+    """Keep the installed engine reachable when a test points STYX_HOME at a temp folder.
+
+    Engines live under the real STYX_HOME (built once, minutes); putting their folder on
+    PATH lets `find_engine` take the "pulumi on PATH" road inside an isolated home.
+    """
+    from styx.engine import find_engine
+
+    engine = find_engine()
+    if engine is None:
+        yield
+        return
+    saved = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join([str(engine.bin_dir), saved])
+    yield
+    os.environ["PATH"] = saved

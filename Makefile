@@ -1,0 +1,51 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   runs the main job (a task on the embedded local cloud, end to end)
+#   make test   lints, type-checks and runs every test, integration included
+# Both install what they need: a virtualenv with the packages, the Pulumi engine
+# (`styx engine install`), and OpenSSH's server through apt when root and missing.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup demo test lint typecheck unit integration sshd clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+sshd:
+	@if command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing openssh-server (the local cloud's nodes are sshd processes)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			openssh-server openssh-client >/dev/null; \
+	else \
+		echo "openssh-server is missing: sudo apt-get install openssh-server" >&2; exit 1; \
+	fi
+
+setup: $(VENV)/.installed sshd
+	$(BIN)/styx engine install
+
+demo: setup
+	$(BIN)/styx check
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check styx tests bench
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest -m "not integration"
+
+integration: setup
+	$(BIN)/pytest -m integration
+
+test: setup lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,116 @@
+"""Open a Pulumi stack for an inline program: backend, passphrase, engine and environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pulumi import automation as auto
+
+from styx.engine._errors import classify
+from styx.engine._install import Engine, engine_bin_dir, find_engine, sdk_version
+from styx.errors import EngineNotFoundError
+from styx.home import styx_home
+
+__all__ = ["StackRef", "default_backend_url", "ensure_passphrase_file", "open_stack"]
+
+Program = Callable[[], None]
+
+
+def default_backend_url() -> str:
+    """The file backend every stack uses unless a stack file names another."""
+    return (styx_home() / "state").as_uri()
+
+
+def ensure_passphrase_file(path: Path | None = None) -> Path:
+    """The passphrase that encrypts the stack's secrets: generated once, mode 0600."""
+    target = path or styx_home() / "passphrase"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: two processes racing to create it must not overwrite each other's secret.
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return target
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    return target
+
+
+@dataclass(frozen=True)
+class StackRef:
+    """Which stack: a project, a stack name within it, and where its state lives."""
+
+    project: str
+    stack: str
+    backend_url: str = field(default_factory=default_backend_url)
+    passphrase_file: Path | None = None
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.project}/{self.stack}"
+
+
+def _engine_env(engine: Engine, passphrase_file: Path) -> dict[str, str]:
+    bin_dirs = [str(engine_bin_dir(sdk_version())), str(engine.bin_dir)]
+    return {
+        "PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase_file),
+        # Keep the engine's own files (plugins, credentials, logs) under STYX_HOME.
+        "PULUMI_HOME": str(styx_home() / "pulumi"),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        # No plugin can be downloaded here; fail fast with our own message instead.
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        # The dynamic-provider shim runs this interpreter, so providers import our styx.
+        "STYX_PYTHON": sys.executable,
+        "PATH": os.pathsep.join([*bin_dirs, os.environ.get("PATH", "")]),
+    }
+
+
+def open_stack(ref: StackRef, program: Program, *, create: bool = True) -> auto.Stack:
+    """Select (or create) the stack for `program`; raises StyxError subclasses, never raw ones."""
+    engine = find_engine()
+    if engine is None:
+        raise EngineNotFoundError(
+            f"no Pulumi engine {sdk_version()} found; run `styx engine install`"
+        )
+    if ref.backend_url.startswith("file://"):
+        Path(ref.backend_url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    passphrase = ensure_passphrase_file(ref.passphrase_file)
+    env = _engine_env(engine, passphrase)
+    work_dir = styx_home() / "workspaces" / ref.project
+    work_dir.mkdir(parents=True, exist_ok=True)
+    options = auto.LocalWorkspaceOptions(
+        work_dir=str(work_dir),
+        pulumi_home=env["PULUMI_HOME"],
+        env_vars=env,
+        secrets_provider="passphrase",
+        pulumi_command=auto.PulumiCommand(root=str(engine.bin_dir.parent)),
+        project_settings=auto.ProjectSettings(
+            name=ref.project,
+            runtime="python",
+            backend=auto.ProjectBackend(url=ref.backend_url),
+        ),
+    )
+    try:
+        if create:
+            return auto.create_or_select_stack(
+                stack_name=ref.stack, project_name=ref.project, program=program, opts=options
+            )
+        return auto.select_stack(
+            stack_name=ref.stack, project_name=ref.project, program=program, opts=options
+        )
+    except auto.errors.CommandError as err:
+        raise classify(err, ref.qualified) from err
+
+
+def stack_env(ref: StackRef) -> Mapping[str, str]:
+    """The environment the engine runs with for this stack (for tools that call it directly)."""
+    engine = find_engine()
+    if engine is None:
+        raise EngineNotFoundError("no Pulumi engine found; run `styx engine install`")
+    return _engine_env(engine, ensure_passphrase_file(ref.passphrase_file))
