@@ -1,0 +1,146 @@
+"""Turn the engine's step events into Plan steps: op, resource, property changes, replace keys."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi.automation import DiffKind as EngineDiffKind
+from pulumi.automation import EngineEvent, OpType, StepEventMetadata
+
+from styx.plan._model import SECRET, Action, DiffKind, PropertyChange, Step
+
+__all__ = ["steps_from_events"]
+
+_ACTIONS: Mapping[OpType, Action] = {
+    OpType.CREATE: Action.CREATE,
+    OpType.UPDATE: Action.UPDATE,
+    OpType.REPLACE: Action.REPLACE,
+    OpType.DELETE: Action.DELETE,
+    OpType.SAME: Action.SAME,
+    OpType.READ: Action.READ,
+}
+
+_DIFF_KINDS: Mapping[EngineDiffKind, tuple[DiffKind, bool]] = {
+    EngineDiffKind.ADD: (DiffKind.ADD, False),
+    EngineDiffKind.ADD_REPLACE: (DiffKind.ADD, True),
+    EngineDiffKind.UPDATE: (DiffKind.UPDATE, False),
+    EngineDiffKind.UPDATE_REPLACE: (DiffKind.UPDATE, True),
+    EngineDiffKind.DELETE: (DiffKind.DELETE, False),
+    EngineDiffKind.DELETE_REPLACE: (DiffKind.DELETE, True),
+}
+
+# Resources the engine manages for itself; a user never asked for them.
+_INTERNAL_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
+_PATH_PART = re.compile(r"[^.\[\]]+|\[\d+\]")
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value
+
+
+def _is_internal(meta: StepEventMetadata) -> bool:
+    return meta.type.startswith(_INTERNAL_TYPES)
+
+
+def _mask(value: Any) -> Any:
+    """Replace secret values (engine-marked) with SECRET, recursively."""
+    if isinstance(value, Mapping):
+        if value.get(_SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return SECRET
+        return {k: _mask(v) for k, v in value.items() if not str(k).startswith("__")}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    if value == "[secret]":
+        return SECRET
+    return value
+
+
+def _lookup(props: Mapping[str, Any] | None, path: str) -> Any:
+    value: Any = props or {}
+    for part in _PATH_PART.findall(path):
+        if part.startswith("["):
+            index = int(part[1:-1])
+            value = value[index] if isinstance(value, list) and index < len(value) else None
+        else:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            return None
+    return _mask(value)
+
+
+def _changes(meta: StepEventMetadata) -> tuple[PropertyChange, ...]:
+    old = meta.old.inputs if meta.old else None
+    new = meta.new.inputs if meta.new else None
+    replace_keys = set(meta.keys or [])
+    out: list[PropertyChange] = []
+    if meta.detailed_diff:
+        for path, diff in sorted(meta.detailed_diff.items()):
+            if path.startswith("__"):
+                continue
+            kind, replaces = _DIFF_KINDS.get(diff.diff_kind, (DiffKind.UPDATE, False))
+            out.append(
+                PropertyChange(
+                    path=path,
+                    kind=kind,
+                    old=_lookup(old, path) if kind is not DiffKind.ADD else None,
+                    new=_lookup(new, path) if kind is not DiffKind.DELETE else None,
+                    replaces=replaces or path in replace_keys,
+                )
+            )
+    else:
+        for path in sorted(meta.diffs or []):
+            if not path.startswith("__"):
+                out.append(
+                    PropertyChange(
+                        path, DiffKind.UPDATE, _lookup(old, path), _lookup(new, path),
+                        path in replace_keys,
+                    )
+                )
+    return tuple(out)
+
+
+def _name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _drift(meta: StepEventMetadata) -> Step | None:
+    """A refresh step whose observed outputs differ from the recorded ones."""
+    old = (meta.old.outputs if meta.old else None) or {}
+    new = (meta.new.outputs if meta.new else None) or {}
+    if meta.new is None:
+        return Step(Action.DELETE, meta.type, _name(meta.urn), meta.urn)
+    changes = tuple(
+        PropertyChange(key, DiffKind.UPDATE, _mask(old.get(key)), _mask(new.get(key)))
+        for key in sorted(set(old) | set(new))
+        if not key.startswith("__") and old.get(key) != new.get(key)
+    )
+    if not changes:
+        return None
+    return Step(Action.UPDATE, meta.type, _name(meta.urn), meta.urn, changes)
+
+
+def steps_from_events(events: Iterable[EngineEvent]) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+    """(steps, drift) from a preview's events, in the order the engine planned them."""
+    steps: dict[str, Step] = {}
+    drift: dict[str, Step] = {}
+    for event in events:
+        pre = event.resource_pre_event
+        if pre is None or _is_internal(pre.metadata):
+            continue
+        meta = pre.metadata
+        if meta.op is OpType.REFRESH:
+            found = _drift(meta)
+            if found is not None:
+                drift[meta.urn] = found
+            continue
+        action = _ACTIONS.get(meta.op)
+        if action is None:
+            continue  # create-replacement / delete-replaced belong to a REPLACE step
+        steps[meta.urn] = Step(
+            action=action,
+            type=meta.type,
+            name=_name(meta.urn),
+            urn=meta.urn,
+            changes=_changes(meta) if action in (Action.UPDATE, Action.REPLACE) else (),
+            replace_reasons=tuple(meta.keys or ()) if action is Action.REPLACE else (),
+        )
+    return tuple(steps.values()), tuple(drift.values())

@@ -1,0 +1,158 @@
+"""The Plan: what an apply would change, as data — infrastructure steps, node work, cost, drift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "SECRET",
+    "Action",
+    "DiffKind",
+    "NodeChange",
+    "Plan",
+    "PropertyChange",
+    "Step",
+]
+
+# What every renderer, log and plan file shows in place of a secret value.
+SECRET = "[secret]"
+
+
+class Action(StrEnum):
+    """What happens to one resource, in the words Terraform and Pulumi users read."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    SAME = "same"
+    READ = "read"
+
+
+class DiffKind(StrEnum):
+    ADD = "add"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    """One property of a resource: its path, how it changes, old -> new (secrets masked)."""
+
+    path: str
+    kind: DiffKind
+    old: Any = None
+    new: Any = None
+    replaces: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "kind": self.kind.value,
+            "old": self.old,
+            "new": self.new,
+            "replaces": self.replaces,
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One resource's change: the action, the resource, its property changes, replace reasons."""
+
+    action: Action
+    type: str
+    name: str
+    urn: str
+    changes: tuple[PropertyChange, ...] = ()
+    replace_reasons: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "type": self.type,
+            "name": self.name,
+            "urn": self.urn,
+            "changes": [c.to_dict() for c in self.changes],
+            "replace_reasons": list(self.replace_reasons),
+        }
+
+
+@dataclass(frozen=True)
+class NodeChange:
+    """Node-level work the plan implies: what changed in the spec, and on which nodes it runs."""
+
+    field: str  # setup | run | envs | secrets | file_mounts | workdir | nodes
+    summary: str
+    nodes: tuple[str, ...] = ()
+    reruns_setup: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "summary": self.summary,
+            "nodes": list(self.nodes),
+            "reruns_setup": self.reruns_setup,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything `styx apply` would do to a stack, made against one version of its state."""
+
+    project: str
+    stack: str
+    cloud: str
+    steps: tuple[Step, ...]
+    node_changes: tuple[NodeChange, ...] = ()
+    drift: tuple[Step, ...] = ()
+    cost_before: float = 0.0
+    cost_after: float = 0.0
+    warnings: tuple[str, ...] = ()
+    stack_version: int = 0
+    spec_hash: str = ""
+    git_commit: str | None = None
+    setup_nodes: tuple[str, ...] = field(default=())
+
+    @property
+    def changes(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.action not in (Action.SAME, Action.READ))
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes) or bool(self.node_changes)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for s in self.steps if s.action is action)
+
+    def summary(self) -> str:
+        counts = ", ".join(
+            f"{self.count(a)} to {a.value}"
+            for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
+        )
+        text = f"Plan: {counts}"
+        if self.setup_nodes:
+            n = len(self.setup_nodes)
+            text += f"; setup runs on {n} node{'s' if n != 1 else ''}"
+        text += f"; cost ${self.cost_before:.2f}/h -> ${self.cost_after:.2f}/h"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": 1,
+            "project": self.project,
+            "stack": self.stack,
+            "cloud": self.cloud,
+            "stack_version": self.stack_version,
+            "spec_hash": self.spec_hash,
+            "git_commit": self.git_commit,
+            "summary": self.summary(),
+            "has_changes": self.has_changes,
+            "steps": [s.to_dict() for s in self.steps],
+            "node_changes": [c.to_dict() for c in self.node_changes],
+            "setup_nodes": list(self.setup_nodes),
+            "drift": [s.to_dict() for s in self.drift],
+            "cost": {"before": self.cost_before, "after": self.cost_after},
+            "warnings": list(self.warnings),
+        }

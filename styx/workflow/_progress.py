@@ -1,0 +1,69 @@
+"""Progress: what long operations report as they go, and engine events turned into lines."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pulumi.automation import EngineEvent, OpType
+
+from styx.plan import display_type
+
+__all__ = ["EngineProgress", "Reporter", "silent"]
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Callbacks a caller passes in; the library never prints by itself.
+
+    `info` gets progress lines (engine steps, playbook tasks per node); `output` gets a job's
+    output lines with the node they came from.
+    """
+
+    info: Callable[[str], None] = lambda _line: None
+    output: Callable[[str, str], None] = lambda _node, _line: None
+
+
+def silent() -> Reporter:
+    return Reporter()
+
+
+_VERBS = {
+    OpType.CREATE: ("creating", "created"),
+    OpType.UPDATE: ("updating", "updated"),
+    OpType.REPLACE: ("replacing", "replaced"),
+    OpType.DELETE: ("deleting", "deleted"),
+    OpType.REFRESH: ("refreshing", "refreshed"),
+    OpType.READ: ("reading", "read"),
+}
+
+
+@dataclass
+class EngineProgress:
+    """Turns an update's engine events into "creating local:Node head ... created (1.2s)" lines."""
+
+    report: Callable[[str], None]
+    _started: dict[str, float] = field(default_factory=dict)
+
+    def __call__(self, event: EngineEvent) -> None:
+        pre, done = event.resource_pre_event, event.res_outputs_event
+        failed = event.res_op_failed_event
+        meta = (pre or done or failed).metadata if (pre or done or failed) else None
+        if meta is None or meta.type.startswith(("pulumi:pulumi:Stack", "pulumi:providers:")):
+            diag = event.diagnostic_event
+            if diag is not None and diag.severity == "error" and diag.message.strip():
+                self.report(f"  error: {diag.message.strip().splitlines()[0]}")
+            return
+        verbs = _VERBS.get(meta.op)
+        if verbs is None:
+            return
+        what = f"{display_type(meta.type)} {meta.urn.rsplit('::', 1)[-1]}"
+        if pre is not None:
+            self._started[meta.urn] = time.monotonic()
+            self.report(f"  {verbs[0]} {what} ...")
+        elif done is not None:
+            took = time.monotonic() - self._started.pop(meta.urn, time.monotonic())
+            self.report(f"  {verbs[1]} {what} ({took:.1f}s)")
+        else:
+            self.report(f"  failed to {meta.op.value} {what}")
