@@ -1,0 +1,50 @@
+"""The task layer: SkyPilot-compatible task and stack files in, a frozen, validated Spec out.
+
+    load_task(path, ...)  -> Spec         template, YAML, schema, parse; SpecError on bad input
+    load_stack(path)      -> StackFile    which task, where, which backend, vars
+    apply_stack(spec, st) -> Spec         the stack's cloud/region on every candidate
+
+Every problem is a SpecIssue with file, line, column and field; loading never raises
+anything but SpecError. The format's one source of truth is schemas/task.schema.json.
+"""
+
+from __future__ import annotations
+
+from styx.spec._load import load_task
+from styx.spec._model import (
+    DEFAULT_AUTOSTOP_MINUTES,
+    WAIT_FOR_MODES,
+    Accelerator,
+    Autostop,
+    Bound,
+    FrozenMap,
+    PortRange,
+    Resources,
+    Secret,
+    Spec,
+)
+from styx.spec._parse import STYX_CLOUDS
+from styx.spec._schema import load_schema
+from styx.spec._stack import StackFile, apply_stack, load_stack
+from styx.spec._template import ENV_NAME, parse_env_file
+
+__all__ = [
+    "DEFAULT_AUTOSTOP_MINUTES",
+    "ENV_NAME",
+    "STYX_CLOUDS",
+    "WAIT_FOR_MODES",
+    "Accelerator",
+    "Autostop",
+    "Bound",
+    "FrozenMap",
+    "PortRange",
+    "Resources",
+    "Secret",
+    "Spec",
+    "StackFile",
+    "apply_stack",
+    "load_schema",
+    "load_stack",
+    "load_task",
+    "parse_env_file",
+]

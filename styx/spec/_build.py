@@ -1,0 +1,345 @@
+"""Build the Spec from a schema-valid document, reporting every semantic problem in place."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from styx.errors import SpecIssue
+from styx.spec._model import Accelerator, FrozenMap, Resources, Secret, Spec
+from styx.spec._parse import (
+    parse_accelerators,
+    parse_autostop,
+    parse_cloud,
+    parse_cpus,
+    parse_disk_size,
+    parse_infra,
+    parse_memory,
+    parse_ports,
+)
+from styx.spec._template import ENV_NAME, ENV_REFERENCE, substitute_envs
+from styx.spec._yaml import Document, NodePath
+
+__all__ = [
+    "HANDLED_AUTOSTOP_FIELDS",
+    "HANDLED_RESOURCE_FIELDS",
+    "HANDLED_TASK_FIELDS",
+    "Overrides",
+    "build_spec",
+    "normalize",
+]
+
+T = TypeVar("T")
+
+# The schema fields this module turns into the model; tests hold them equal to the schema's
+# supported (not x-styx-unsupported) properties, so neither side can drift.
+HANDLED_TASK_FIELDS: Final = frozenset(
+    {"name", "workdir", "num_nodes", "resources", "envs", "secrets", "file_mounts", "setup", "run"}
+)
+HANDLED_RESOURCE_FIELDS: Final = frozenset(
+    {"infra", "cloud", "region", "zone", "instance_type", "cpus", "memory", "accelerators",
+     "gpus", "use_spot", "disk_size", "disk_tier", "ports", "image_id", "labels", "autostop",
+     "any_of", "ordered"}
+)
+HANDLED_AUTOSTOP_FIELDS: Final = frozenset({"idle_minutes", "down", "wait_for"})
+
+_LOCATION_FIELDS: Final = ("cloud", "region", "zone")
+_URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_CASE_INSENSITIVE: Final = ("cloud", "disk_tier")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Values from outside the task file: --env, --env-file, --secret (later ones win)."""
+
+    envs: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    origin: str = "--env"
+
+
+def normalize(data: dict[str, Any]) -> dict[str, Any]:
+    """What SkyPilot does before validating: env values to strings, some names lower-cased."""
+    result = dict(data)
+    for section in ("envs", "secrets"):
+        block = result.get(section)
+        if isinstance(block, dict):
+            result[section] = {k: _env_text(v) for k, v in block.items()}
+    resources = result.get("resources")
+    if isinstance(resources, dict):
+        result["resources"] = _normalize_resources(resources)
+    return result
+
+
+def _env_text(value: Any) -> Any:
+    # SkyPilot applies str(): `EPOCHS: 3` is "3", `DEBUG: true` is "True".
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return value
+
+
+def _normalize_resources(block: dict[str, Any]) -> dict[str, Any]:
+    result = dict(block)
+    for key in _CASE_INSENSITIVE:
+        if isinstance(result.get(key), str):
+            result[key] = result[key].lower()
+    autostop = result.get("autostop")
+    if isinstance(autostop, dict) and isinstance(autostop.get("wait_for"), str):
+        result["autostop"] = {**autostop, "wait_for": autostop["wait_for"].lower()}
+    for key in ("any_of", "ordered"):
+        if isinstance(result.get(key), list):
+            result[key] = [_normalize_resources(b) if isinstance(b, dict) else b
+                           for b in result[key]]
+    return result
+
+
+def build_spec(document: Document, source: Path, overrides: Overrides) -> tuple[Spec | None,
+                                                                               list[SpecIssue]]:
+    """The Spec, or None with the issues found (all of them, not just the first)."""
+    builder = _Builder(document, source.parent)
+    spec = builder.build(source, overrides)
+    issues = sorted(builder.issues, key=lambda i: (i.path, i.line or 0, i.column or 0))
+    return (spec if not issues else None), issues
+
+
+# A resource field's value and where it was written (the base block or an any_of entry).
+_Field = tuple[Any, NodePath]
+
+
+class _Builder:
+    def __init__(self, document: Document, base_dir: Path) -> None:
+        self._doc = document
+        self._base = base_dir
+        self._memo: dict[NodePath, Any] = {}
+        self._failed: set[NodePath] = set()
+        self.issues: list[SpecIssue] = []
+
+    def _issue(self, path: NodePath, message: str, *, key: bool = False) -> None:
+        self.issues.append(self._doc.issue(path, message, key=key))
+
+    def _parse(self, path: NodePath, value: Any, parser: Callable[[Any], T]) -> T | None:
+        """parser(value), once per place in the file; a ValueError becomes a located issue."""
+        if path in self._memo:
+            result: T = self._memo[path]
+            return result
+        if path in self._failed:
+            return None
+        try:
+            parsed = parser(value)
+        except ValueError as err:
+            self._failed.add(path)
+            self._issue(path, str(err))
+            return None
+        self._memo[path] = parsed
+        return parsed
+
+    def build(self, source: Path, overrides: Overrides) -> Spec:
+        data: dict[str, Any] = self._doc.data
+        envs = self._variables("envs", data.get("envs") or {}, overrides.envs, overrides.origin)
+        raw_secrets = self._variables("secrets", data.get("secrets") or {}, overrides.secrets,
+                                      "--secret")
+        resources, candidates, ordered = self._resources(data.get("resources") or {})
+        return Spec(
+            name=data.get("name"),
+            source=source,
+            num_nodes=data.get("num_nodes", 1),
+            resources=resources,
+            candidates=candidates,
+            candidates_ordered=ordered,
+            envs=FrozenMap(envs),
+            secrets=FrozenMap({k: Secret(v) for k, v in raw_secrets.items()}),
+            file_mounts=FrozenMap(self._file_mounts(data.get("file_mounts") or {}, envs)),
+            workdir=self._workdir(data.get("workdir"), envs),
+            setup=data.get("setup"),
+            run=data.get("run"),
+        )
+
+    # -- envs and secrets ---------------------------------------------------------------
+
+    def _variables(self, section: str, declared: Mapping[str, str | None],
+                   given: Mapping[str, str], origin: str) -> dict[str, str]:
+        values: dict[str, str | None] = dict(declared)
+        for key, value in given.items():
+            if not ENV_NAME.fullmatch(key):
+                self.issues.append(SpecIssue(origin, None, None, key,
+                                             f"invalid variable name {key!r}"))
+                continue
+            values[key] = value
+        result: dict[str, str] = {}
+        for key, maybe in values.items():
+            if maybe is None:
+                flag = "--secret" if section == "secrets" else "--env"
+                self._issue((section, key), f"{key} has no value: pass {flag} {key}=VALUE "
+                            f"(or write {key}: \"\" for an empty value)", key=True)
+                continue
+            result[key] = maybe
+        return result
+
+    # -- workdir and file_mounts ---------------------------------------------------------
+
+    def _local_path(self, raw: str, path: NodePath, envs: Mapping[str, str], *,
+                    folder: bool) -> str | None:
+        text = substitute_envs(raw, envs)
+        if _URL.match(text):
+            self._issue(path, f"not supported by Styx yet: bucket or URL sources ({text!r}); "
+                        "use a local path")
+            return None
+        local = Path(os.path.expanduser(text))
+        resolved = os.path.normpath(local if local.is_absolute() else self._base / local)
+        if not os.path.exists(resolved):
+            unset = sorted({m.group(1) or m.group(2) for m in ENV_REFERENCE.finditer(text)})
+            hint = f"; {', '.join(unset)} not set in envs" if unset else ""
+            self._issue(path, f"local path {text!r} does not exist (looked at {resolved}){hint}")
+            return None
+        if folder and not os.path.isdir(resolved):
+            self._issue(path, f"workdir {text!r} is not a folder")
+            return None
+        return resolved
+
+    def _workdir(self, raw: str | None, envs: Mapping[str, str]) -> Path | None:
+        if raw is None:
+            return None
+        resolved = self._local_path(raw, ("workdir",), envs, folder=True)
+        return None if resolved is None else Path(resolved)
+
+    def _file_mounts(self, mounts: Mapping[str, str], envs: Mapping[str, str]) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for raw_dst, raw_src in mounts.items():
+            path: NodePath = ("file_mounts", raw_dst)
+            dst = substitute_envs(raw_dst, envs)
+            if not (dst.startswith("/") or dst.startswith("~")):
+                self._issue(path, f"remote path {dst!r} must be absolute or start with ~/",
+                            key=True)
+                continue
+            if dst in result:
+                self._issue(path, f"remote path {dst!r} is mounted twice", key=True)
+                continue
+            src = self._local_path(raw_src, path, envs, folder=False)
+            if src is not None:
+                result[dst] = src
+        return result
+
+    # -- resources -----------------------------------------------------------------------
+
+    def _resources(self, block: Mapping[str, Any]) -> tuple[Resources, tuple[Resources, ...],
+                                                           bool]:
+        base_path: NodePath = ("resources",)
+        base = self._fields(block, base_path)
+        any_of, ordered = block.get("any_of"), block.get("ordered")
+        if any_of is not None and ordered is not None:
+            self._issue((*base_path, "ordered"), "give either any_of or ordered, not both",
+                        key=True)
+        alternatives_key = "any_of" if any_of is not None else "ordered"
+        alternatives: list[Any] = any_of if any_of is not None else (ordered or [])
+        choices, accel_ordered = self._accelerators(base)
+        if ordered is not None and len(choices) > 1:
+            self._issue((*base_path, "accelerators"),
+                        "several accelerators cannot be combined with `ordered`; "
+                        "put each accelerator in its own `ordered` entry")
+        if any_of is not None and accel_ordered:
+            self._issue((*base_path, "accelerators"),
+                        "an ordered list of accelerators cannot be combined with `any_of`; "
+                        "use a set ('{V100:1, A100:1}') or separate `any_of` entries")
+        first = self._one(base, choices[0] if choices else None)
+        candidates: list[Resources] = []
+        for index, entry in enumerate(alternatives):
+            path: NodePath = (*base_path, alternatives_key, index)
+            for nested in ("any_of", "ordered"):
+                if nested in entry:
+                    self._issue((*path, nested), f"`{nested}` cannot be nested inside "
+                                f"`{alternatives_key}`", key=True)
+            merged = self._override(base, self._fields(entry, path))
+            merged_choices, _ = self._accelerators(merged)
+            candidates.extend(self._one(merged, c) for c in merged_choices or [None])
+        if not alternatives:
+            candidates = [self._one(base, c) for c in choices] or [first]
+        unique = tuple(dict.fromkeys(candidates))
+        is_ordered = ordered is not None or (any_of is None and accel_ordered)
+        return first, unique, is_ordered and len(unique) > 1
+
+    def _fields(self, block: Mapping[str, Any], path: NodePath) -> dict[str, _Field]:
+        fields = {k: (v, (*path, k)) for k, v in block.items() if k not in ("any_of", "ordered")}
+        if "gpus" in fields:
+            if "accelerators" in fields:
+                self._issue((*path, "gpus"), "give either gpus or accelerators, not both",
+                            key=True)
+            fields["accelerators"] = fields.pop("gpus")
+        if "infra" in fields:
+            clash = [k for k in _LOCATION_FIELDS if k in fields]
+            if clash:
+                self._issue((*path, clash[0]), f"give either infra or {'/'.join(clash)}, "
+                            "not both", key=True)
+        return fields
+
+    @staticmethod
+    def _override(base: dict[str, _Field], entry: dict[str, _Field]) -> dict[str, _Field]:
+        """An any_of/ordered entry replaces base fields; labels merge; infra replaces cloud."""
+        merged = dict(base)
+        if "infra" in entry:
+            for key in _LOCATION_FIELDS:
+                merged.pop(key, None)
+        if any(key in entry for key in _LOCATION_FIELDS):
+            merged.pop("infra", None)
+        for key, value in entry.items():
+            if key == "labels" and "labels" in base:
+                merged[key] = ({**base["labels"][0], **value[0]}, value[1])
+            else:
+                merged[key] = value
+        return merged
+
+    def _accelerators(self, fields: dict[str, _Field]) -> tuple[tuple[Accelerator, ...], bool]:
+        if "accelerators" not in fields:
+            return (), False
+        value, path = fields["accelerators"]
+        parsed = self._parse(path, value, parse_accelerators)
+        return parsed if parsed is not None else ((), False)
+
+    def _one(self, fields: dict[str, _Field], accelerator: Accelerator | None) -> Resources:
+        """One Resources from merged fields (bad fields were reported and are left unset)."""
+
+        def get(key: str, parser: Callable[[Any], T]) -> T | None:
+            if key not in fields:
+                return None
+            value, path = fields[key]
+            return self._parse(path, value, parser)
+
+        cloud, region, zone = None, None, None
+        if "infra" in fields:
+            location = get("infra", parse_infra)
+            if location is not None:
+                cloud, region, zone = location
+        else:
+            cloud = get("cloud", parse_cloud)
+            region, zone = get("region", str), get("zone", str)
+        image = get("image_id", _image)
+        return Resources(
+            cloud=cloud,
+            region=region,
+            zone=zone,
+            instance_type=get("instance_type", str),
+            cpus=get("cpus", parse_cpus),
+            memory=get("memory", parse_memory),
+            accelerator=accelerator,
+            use_spot=bool(get("use_spot", bool)),
+            disk_size_gb=get("disk_size", parse_disk_size),
+            disk_tier=get("disk_tier", str),
+            ports=get("ports", parse_ports) or (),
+            image_id=image,
+            labels=get("labels", _labels) or FrozenMap(),
+            autostop=get("autostop", parse_autostop),
+        )
+
+
+def _image(value: Any) -> str | FrozenMap[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return FrozenMap({str(k).strip(): str(v).strip() for k, v in sorted(value.items())})
+    return str(value).strip()
+
+
+def _labels(value: Any) -> FrozenMap[str]:
+    return FrozenMap({str(k): str(v) for k, v in sorted(dict(value).items())})

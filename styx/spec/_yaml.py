@@ -1,0 +1,294 @@
+"""Read YAML into plain data while remembering the line and column of every key and value."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
+
+from styx.errors import SpecError, SpecIssue
+
+__all__ = [
+    "MAX_BYTES",
+    "Document",
+    "Mark",
+    "NodePath",
+    "describe_path",
+    "internal_issue",
+    "parse_yaml",
+    "read_text",
+]
+
+# A task file is a page of YAML; anything near this size is a mistake (a data file, a
+# binary) and would only make the pure-Python parser slow.
+MAX_BYTES: Final = 1024 * 1024
+# Aliases can expand a small file exponentially ("billion laughs"): cap the expanded tree.
+MAX_NODES: Final = 100_000
+MAX_DEPTH: Final = 64
+
+_STR_TAG: Final = "tag:yaml.org,2002:str"
+_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS: Final = frozenset(
+    {
+        "tag:yaml.org,2002:map",
+        "tag:yaml.org,2002:seq",
+        "tag:yaml.org,2002:set",
+        "tag:yaml.org,2002:omap",
+        "tag:yaml.org,2002:pairs",
+    }
+)
+_BOM: Final = b"\xef\xbb\xbf"
+
+NodePath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A 1-based line and column in the source text."""
+
+    line: int
+    column: int
+
+
+_START: Final = Mark(1, 1)
+
+
+def describe_path(path: NodePath) -> str | None:
+    """('resources', 'any_of', 1, 'cpus') -> 'resources.any_of[1].cpus'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or None
+
+
+@dataclass(frozen=True)
+class Document:
+    """Parsed YAML as plain Python data (dict, list, str, int, float, bool, None)."""
+
+    display: str
+    data: Any
+    values: Mapping[NodePath, Mark] = field(default_factory=dict)
+    keys: Mapping[NodePath, Mark] = field(default_factory=dict)
+    note: str = ""  # appended to every issue, e.g. when lines refer to a rendered template
+
+    def mark(self, path: NodePath, *, key: bool = False) -> Mark:
+        """Where the value (or with key=True, the key) at `path` starts, else its nearest parent."""
+        table = self.keys if key else self.values
+        if path in table:
+            return table[path]
+        for end in range(len(path) - 1, -1, -1):
+            if path[:end] in self.values:
+                return self.values[path[:end]]
+        return _START
+
+    def issue(self, path: NodePath, message: str, *, key: bool = False) -> SpecIssue:
+        where = self.mark(path, key=key)
+        return SpecIssue(self.display, where.line, where.column, describe_path(path),
+                         message + self.note)
+
+
+def internal_issue(display: str, err: BaseException) -> SpecIssue:
+    """A failure that is Styx's fault, still reported as a located issue, never a traceback."""
+    return SpecIssue(display, 1, 1, None,
+                     f"internal error while loading ({type(err).__name__}: {err}); please "
+                     "report it with this file (STYX_DEBUG=1 shows the traceback)")
+
+
+def read_text(path: Path, display: str, *, limit: int = MAX_BYTES) -> str:
+    """The file's text, refusing what no task file can be: huge, binary, or not UTF-8."""
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(limit + 1)
+    except IsADirectoryError:
+        raise SpecError([SpecIssue(display, None, None, None, "is a directory, not a file")]) \
+            from None
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise SpecError([SpecIssue(display, None, None, None, f"cannot read: {reason}")]) \
+            from None
+    if len(raw) > limit:
+        size = path.stat().st_size / (1024 * 1024)
+        raise SpecError([SpecIssue(display, 1, 1, None,
+                                   f"file is {size:.1f} MiB; task and stack files are "
+                                   f"limited to {limit // (1024 * 1024)} MiB")])
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = raw[: err.start]
+        line = before.count(b"\n") + 1
+        column = err.start - (before.rfind(b"\n") + 1) + 1
+        raise SpecError([SpecIssue(display, line, column, None,
+                                   f"not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
+                                   "save the file as UTF-8")]) from None
+
+
+def parse_yaml(text: str, display: str, *, note: str = "") -> Document:
+    """Parse one YAML document; every syntax problem becomes a located SpecIssue.
+
+    `note` is added to every message, e.g. to say that lines refer to a rendered template.
+    """
+    try:
+        document = _parse(text, display)
+    except SpecError as err:
+        if not note:
+            raise
+        raise SpecError([replace(i, message=i.message + note) for i in err.issues]) from None
+    return replace(document, note=note)
+
+
+def _parse(text: str, display: str) -> Document:
+    yaml = YAML(typ="safe", pure=True)
+    # SkyPilot reads task files with PyYAML, i.e. YAML 1.1 (`use_spot: yes` is true there).
+    yaml.version = (1, 1)
+    try:
+        roots = list(yaml.compose_all(text))
+    except MarkedYAMLError as err:
+        raise SpecError([_syntax_issue(err, display)]) from None
+    except ReaderError as err:
+        where = _offset_mark(text, err.position)
+        raise SpecError([SpecIssue(display, where.line, where.column, None,
+                                   f"character {err.character!r} is not allowed in YAML")]) \
+            from None
+    except YAMLError as err:
+        raise SpecError([SpecIssue(display, 1, 1, None, f"invalid YAML: {err}")]) from None
+    except RecursionError:
+        raise SpecError([SpecIssue(display, 1, 1, None, "YAML is nested too deeply")]) from None
+    roots = [r for r in roots if r is not None]
+    if not roots:
+        raise SpecError([SpecIssue(display, 1, 1, None,
+                                   "file is empty: expected a mapping of fields")])
+    if len(roots) > 1:
+        where = _node_mark(roots[1])
+        raise SpecError([SpecIssue(display, where.line, where.column, None,
+                                   "several YAML documents in one file (`---`) are not "
+                                   "supported yet; put one task per file")])
+    builder = _Builder(yaml, display)
+    try:
+        data = builder.convert(roots[0], (), 0)
+    except RecursionError:
+        raise SpecError([SpecIssue(display, 1, 1, None, "YAML is nested too deeply")]) from None
+    if builder.issues:
+        raise SpecError(builder.issues)
+    return Document(display, data, builder.values, builder.keys)
+
+
+def _syntax_issue(err: MarkedYAMLError, display: str) -> SpecIssue:
+    mark = err.problem_mark or err.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = err.problem or "invalid YAML"
+    if "'\\t'" in problem:
+        message = "tab character in YAML indentation or spacing; use spaces"
+    else:
+        context = f" ({err.context})" if err.context else ""
+        message = f"invalid YAML: {problem}{context}"
+    return SpecIssue(display, line, column, None, message)
+
+
+def _offset_mark(text: str, offset: int) -> Mark:
+    before = text[:offset]
+    return Mark(before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
+
+
+def _node_mark(node: Node) -> Mark:
+    start = node.start_mark
+    return Mark(start.line + 1, start.column + 1)
+
+
+class _Builder:
+    """Turns composed nodes into plain data, recording marks and every problem it meets."""
+
+    def __init__(self, yaml: YAML, display: str) -> None:
+        self._yaml = yaml
+        self._display = display
+        self._count = 0
+        self.values: dict[NodePath, Mark] = {}
+        self.keys: dict[NodePath, Mark] = {}
+        self.issues: list[SpecIssue] = []
+
+    def _issue(self, node: Node, path: NodePath, message: str) -> None:
+        where = _node_mark(node)
+        self.issues.append(SpecIssue(self._display, where.line, where.column,
+                                     describe_path(path), message))
+
+    def convert(self, node: Node, path: NodePath, depth: int) -> Any:
+        self._count += 1
+        if self._count > MAX_NODES:
+            self._issue(node, path, f"document expands to more than {MAX_NODES} values "
+                                    "(aliases?); refusing to read further")
+            raise SpecError(self.issues)
+        if depth > MAX_DEPTH:
+            self._issue(node, path, f"nested more than {MAX_DEPTH} levels deep")
+            raise SpecError(self.issues)
+        self.values[path] = _node_mark(node)
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, path)
+        if node.tag not in _COLLECTION_TAGS:
+            self._issue(node, path, f"YAML tag {node.tag!r} is not supported")
+            return None
+        if isinstance(node, SequenceNode):
+            return [self.convert(child, (*path, i), depth + 1)
+                    for i, child in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path, depth)
+        self._issue(node, path, "unexpected YAML node")  # pragma: no cover - composer makes none
+        return None
+
+    def _scalar(self, node: ScalarNode, path: NodePath) -> Any:
+        if node.tag == _STR_TAG:
+            return node.value
+        try:
+            value = self._yaml.constructor.construct_object(node, deep=True)
+        except (YAMLError, ValueError, TypeError, OverflowError) as err:
+            reason = getattr(err, "problem", None) or str(err).splitlines()[0]
+            self._issue(node, path, f"cannot read this value: {reason}")
+            return None
+        # Dates and binary have no JSON form; a task field that takes them wants the text.
+        if isinstance(value, datetime.date | bytes | bytearray):
+            return node.value
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        self._issue(node, path, f"unsupported YAML value of type {type(value).__name__}")
+        return None
+
+    def _mapping(self, node: MappingNode, path: NodePath, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        # `<<: *defaults` first, so that keys written here then win (and keep their marks).
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self._merge(result, value_node, path, depth)
+        first_seen: dict[str, Mark] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self._issue(key_node, path, "mapping keys must be plain words or strings")
+                continue
+            # The key as written: `123:` stays "123", as SkyPilot's str() of it would be.
+            key = str(key_node.value)
+            mark = _node_mark(key_node)
+            if key in first_seen:
+                self._issue(key_node, (*path, key),
+                            f"duplicate key {key!r} (first defined at line {first_seen[key].line})")
+            first_seen[key] = mark
+            self.keys[(*path, key)] = mark
+            result[key] = self.convert(value_node, (*path, key), depth + 1)
+        return result
+
+    def _merge(self, result: dict[str, Any], source: Node, path: NodePath, depth: int) -> None:
+        sources = source.value if isinstance(source, SequenceNode) else [source]
+        for item in sources:
+            if not isinstance(item, MappingNode):
+                self._issue(item, path, "`<<` merges need a mapping (or a list of mappings)")
+                continue
+            # Earlier sources win over later ones, as in PyYAML.
+            for key, value in self._mapping(item, path, depth).items():
+                result.setdefault(key, value)
