@@ -1,0 +1,366 @@
+"""Pulumi dynamic providers and resources of the local cloud: network, key pair, node.
+
+The engine runs these providers in its own plugin process (`python -m pulumi.dynamic`), which
+unpickles them by reference from this module. So the classes hold no state, every path they
+need arrives as an input (the plugin does not see STYX_HOME), and the private key never
+enters the state: only its path does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from styx.clouds.local import _keys, _network, _sshd
+
+__all__ = [
+    "NODE_STATES",
+    "LocalKeyPair",
+    "LocalKeyPairArgs",
+    "LocalKeyPairProvider",
+    "LocalNetwork",
+    "LocalNetworkArgs",
+    "LocalNetworkProvider",
+    "LocalNode",
+    "LocalNodeArgs",
+    "LocalNodeProvider",
+]
+
+NODE_STATES = ("running", "stopped")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Drop the cluster's folder once its last node, key and network are gone."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
+    # An unknown (still computed) new value compares unequal to anything, as it should.
+    return [key for key in keys if olds.get(key) != news.get(key)]
+
+
+def _check_name(field: str, value: Any, failures: list[CheckFailure]) -> None:
+    if not isinstance(value, str) or not _NAME.match(value):
+        failures.append(
+            CheckFailure(field, f"{field} must be 1-63 letters, digits, '-', '_' or '.'")
+        )
+
+
+def _check_path(field: str, value: Any, failures: list[CheckFailure]) -> None:
+    if not isinstance(value, str) or not Path(value).is_absolute():
+        failures.append(CheckFailure(field, f"{field} must be an absolute path"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Network
+
+
+class LocalNetworkProvider(ResourceProvider):
+    """A /24 of 127.0.0.0/8, held in the registry for one cluster. Inputs: cluster, registry."""
+
+    _INPUTS = ("cluster", "registry")
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        _check_name("cluster", news.get("cluster"), failures)
+        _check_path("registry", news.get("registry"), failures)
+        return CheckResult(news, failures)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        cidr = _network.allocate_network(Path(props["registry"]), props["cluster"])
+        return CreateResult(cidr, {**props, "cidr": cidr})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        cidr = _network.registered_network(Path(props["registry"]), props["cluster"])
+        if cidr != props.get("cidr"):
+            return ReadResult(None, {})
+        return ReadResult(id_, props)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = _changed(olds, news, self._INPUTS)
+        # Delete first: the registry is keyed by cluster, so old and new cannot coexist.
+        return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        registry = Path(props["registry"])
+        _network.release_network(registry, props["cluster"])
+        _remove_if_empty(registry.parent / props["cluster"])
+
+
+@dataclass(frozen=True)
+class LocalNetworkArgs:
+    """Inputs of a LocalNetwork."""
+
+    cluster: pulumi.Input[str]
+    registry: pulumi.Input[str]
+
+
+class LocalNetwork(Resource, module="styx-local", name="Network"):
+    """The cluster's network; `cidr` is the /24 its nodes take their addresses from."""
+
+    cluster: pulumi.Output[str]
+    registry: pulumi.Output[str]
+    cidr: pulumi.Output[str]
+
+    def __init__(
+        self, resource_name: str, args: LocalNetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        props = {"cluster": args.cluster, "registry": args.registry, "cidr": None}
+        super().__init__(LocalNetworkProvider(), resource_name, props, opts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Key pair
+
+
+class LocalKeyPairProvider(ResourceProvider):
+    """The cluster's SSH key pair in key_dir. Inputs: cluster, key_dir."""
+
+    _INPUTS = ("cluster", "key_dir")
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        _check_name("cluster", news.get("cluster"), failures)
+        _check_path("key_dir", news.get("key_dir"), failures)
+        return CheckResult(news, failures)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        pair = _keys.create_key_pair(Path(props["key_dir"]), f"styx-{props['cluster']}")
+        return CreateResult(
+            f"{props['cluster']}-keys",
+            {
+                **props,
+                "public_key": pair.public_key,
+                "private_key_path": str(pair.private_key_path),
+            },
+        )
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        pair = _keys.read_key_pair(Path(props["key_dir"]))
+        if pair is None:
+            return ReadResult(None, {})
+        outs = {
+            **props,
+            "public_key": pair.public_key,
+            "private_key_path": str(pair.private_key_path),
+        }
+        return ReadResult(id_, outs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = _changed(olds, news, self._INPUTS)
+        return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        key_dir = Path(props["key_dir"])
+        _keys.delete_key_pair(key_dir)
+        _remove_if_empty(key_dir.parent)
+
+
+@dataclass(frozen=True)
+class LocalKeyPairArgs:
+    """Inputs of a LocalKeyPair."""
+
+    cluster: pulumi.Input[str]
+    key_dir: pulumi.Input[str]
+
+
+class LocalKeyPair(Resource, module="styx-local", name="KeyPair"):
+    """The cluster's key pair: `public_key` for the nodes, `private_key_path` for SSH/Ansible."""
+
+    cluster: pulumi.Output[str]
+    key_dir: pulumi.Output[str]
+    public_key: pulumi.Output[str]
+    private_key_path: pulumi.Output[str]
+
+    def __init__(
+        self, resource_name: str, args: LocalKeyPairArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        props = {
+            "cluster": args.cluster,
+            "key_dir": args.key_dir,
+            "public_key": None,
+            "private_key_path": None,
+        }
+        super().__init__(LocalKeyPairProvider(), resource_name, props, opts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Node
+
+
+def _server(props: Mapping[str, Any]) -> _sshd.NodeServer:
+    return _sshd.NodeServer(
+        cluster=str(props["cluster"]),
+        name=str(props["name"]),
+        rank=int(props["rank"]),
+        address=str(props["address"]),
+        port=int(props["port"]),
+        user=str(props["user"]),
+        root=Path(props["root"]),
+        authorized_key=str(props["authorized_key"]),
+    )
+
+
+def _observed(props: Mapping[str, Any], host_public_key: str, pid: int | None) -> dict[str, Any]:
+    # pid 0 rather than None for "no server": a None property reads as "unknown" to the engine.
+    return {
+        **props,
+        "host_public_key": host_public_key,
+        "pid": pid or 0,
+        "state": "running" if pid is not None else "stopped",
+    }
+
+
+class LocalNodeProvider(ResourceProvider):
+    """One node: an sshd on its own loopback address, with its own folder and host key.
+
+    `state` is both an input (what is wanted) and an output (what `read` saw), so a server
+    killed behind Styx's back shows as drift on refresh and `up` starts it again in place.
+    """
+
+    # Identity: changing any of these makes a different node (a new folder, address, host key).
+    _REPLACE = ("cluster", "name", "rank", "address", "root")
+    # Changing any of these needs a running server to restart to take effect.
+    _RESTART = ("port", "user")
+    _UPDATE = ("authorized_key", "cpus", "memory_gb", "state")
+    _INPUTS = _REPLACE + _RESTART + _UPDATE
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        _check_name("cluster", news.get("cluster"), failures)
+        _check_name("name", news.get("name"), failures)
+        _check_path("root", news.get("root"), failures)
+        if news.get("state") not in NODE_STATES:
+            failures.append(CheckFailure("state", f"state must be one of {', '.join(NODE_STATES)}"))
+        port = news.get("port")
+        if not isinstance(port, (int, float)) or not 0 < int(port) < 65536:
+            failures.append(CheckFailure("port", "port must be between 1 and 65535"))
+        rank = news.get("rank")
+        if not isinstance(rank, (int, float)) or int(rank) < 0:
+            failures.append(CheckFailure("rank", "rank must be a whole number >= 0"))
+        return CheckResult(news, failures)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        server = _server(props)
+        try:
+            host_key = _sshd.prepare_node(server)
+            pid = _sshd.start_node(server) if props["state"] == "running" else None
+        except BaseException:
+            # Create must leave nothing behind when it fails: the engine will not call delete.
+            _sshd.delete_node(server.root)
+            raise
+        return CreateResult(f"{server.cluster}/{server.name}", _observed(props, host_key, pid))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        layout = _sshd.NodeLayout(Path(props["root"]))
+        if not layout.host_public_key.is_file():
+            return ReadResult(None, {})
+        host_key = layout.host_public_key.read_text(encoding="ascii").strip()
+        outs = _observed(props, host_key, _sshd.server_pid(layout.root))
+        # Report the observed state as the input too, so the next diff (and the plan) shows
+        # `state: stopped -> running` rather than an update with no visible cause.
+        inputs = {key: outs[key] for key in self._INPUTS if key in outs}
+        return ReadResult(id_, outs, inputs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = _changed(olds, news, self._INPUTS)
+        replaces = [key for key in changed if key in self._REPLACE]
+        # Without a refresh the state still says running; a dead server is drift all the same.
+        if (
+            "state" not in changed
+            and olds.get("state") == "running"
+            and olds.get("root")
+            and _sshd.server_pid(Path(olds["root"])) is None
+        ):
+            changed.append("state")
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        server = _server(news)
+        host_key = _sshd.prepare_node(server)
+        if news["state"] == "running":
+            if _changed(olds, news, self._RESTART):
+                _sshd.stop_node(server.root)
+            pid: int | None = _sshd.start_node(server)
+        else:
+            _sshd.stop_node(server.root)
+            pid = None
+        return UpdateResult(_observed(news, host_key, pid))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        root = Path(props["root"])
+        _sshd.delete_node(root)
+        _remove_if_empty(root.parent)
+
+
+@dataclass(frozen=True)
+class LocalNodeArgs:
+    """Inputs of a LocalNode; cpus and memory_gb are recorded for the plan, not enforced."""
+
+    cluster: pulumi.Input[str]
+    name: pulumi.Input[str]
+    rank: pulumi.Input[int]
+    address: pulumi.Input[str]
+    port: pulumi.Input[int]
+    user: pulumi.Input[str]
+    root: pulumi.Input[str]
+    authorized_key: pulumi.Input[str]
+    cpus: pulumi.Input[float] | None = None
+    memory_gb: pulumi.Input[float] | None = None
+    state: pulumi.Input[str] = "running"
+
+
+class LocalNode(Resource, module="styx-local", name="Node"):
+    """A node of a local cluster; its outputs are what SSH and Ansible need to reach it."""
+
+    cluster: pulumi.Output[str]
+    name: pulumi.Output[str]
+    rank: pulumi.Output[int]
+    address: pulumi.Output[str]
+    port: pulumi.Output[int]
+    user: pulumi.Output[str]
+    root: pulumi.Output[str]
+    state: pulumi.Output[str]
+    pid: pulumi.Output[int]
+    host_public_key: pulumi.Output[str]
+
+    def __init__(
+        self, resource_name: str, args: LocalNodeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        props: dict[str, Any] = {
+            "cluster": args.cluster,
+            "name": args.name,
+            "rank": args.rank,
+            "address": args.address,
+            "port": args.port,
+            "user": args.user,
+            "root": args.root,
+            "authorized_key": args.authorized_key,
+            "state": args.state,
+            "pid": None,
+            "host_public_key": None,
+        }
+        # Absent rather than None: a None input reads as "unknown until applied" to the engine.
+        if args.cpus is not None:
+            props["cpus"] = args.cpus
+        if args.memory_gb is not None:
+            props["memory_gb"] = args.memory_gb
+        super().__init__(LocalNodeProvider(), resource_name, props, opts)
