@@ -44,6 +44,10 @@ _COLLECTION_TAGS: Final = frozenset(
         "tag:yaml.org,2002:pairs",
     }
 )
+_SCALAR_TAGS: Final = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "binary", "value")
+)
 _BOM: Final = b"\xef\xbb\xbf"
 
 NodePath = tuple[str | int, ...]
@@ -155,8 +159,9 @@ def _parse(text: str, display: str) -> Document:
         raise SpecError([_syntax_issue(err, display)]) from None
     except ReaderError as err:
         where = _offset_mark(text, err.position)
+        code = err.character if isinstance(err.character, int) else ord(str(err.character)[:1])
         raise SpecError([SpecIssue(display, where.line, where.column, None,
-                                   f"character {err.character!r} is not allowed in YAML")]) \
+                                   f"control character U+{code:04X} is not allowed in YAML")]) \
             from None
     except YAMLError as err:
         raise SpecError([SpecIssue(display, 1, 1, None, f"invalid YAML: {err}")]) from None
@@ -214,19 +219,20 @@ class _Builder:
         self.keys: dict[NodePath, Mark] = {}
         self.issues: list[SpecIssue] = []
 
-    def _issue(self, node: Node, path: NodePath, message: str) -> None:
+    def _issue(self, node: Node, path: NodePath, message: str, *, top: bool = False) -> None:
         where = _node_mark(node)
-        self.issues.append(SpecIssue(self._display, where.line, where.column,
-                                     describe_path(path), message))
+        # For structural limits the full path is noise ("a[3][0][0]..."): name the field.
+        field = describe_path(path[:1] if top else path)
+        self.issues.append(SpecIssue(self._display, where.line, where.column, field, message))
 
     def convert(self, node: Node, path: NodePath, depth: int) -> Any:
         self._count += 1
         if self._count > MAX_NODES:
             self._issue(node, path, f"document expands to more than {MAX_NODES} values "
-                                    "(aliases?); refusing to read further")
+                                    "(aliases?); refusing to read further", top=True)
             raise SpecError(self.issues)
         if depth > MAX_DEPTH:
-            self._issue(node, path, f"nested more than {MAX_DEPTH} levels deep")
+            self._issue(node, path, f"nested more than {MAX_DEPTH} levels deep", top=True)
             raise SpecError(self.issues)
         self.values[path] = _node_mark(node)
         if isinstance(node, ScalarNode):
@@ -245,6 +251,9 @@ class _Builder:
     def _scalar(self, node: ScalarNode, path: NodePath) -> Any:
         if node.tag == _STR_TAG:
             return node.value
+        if node.tag not in _SCALAR_TAGS:
+            self._issue(node, path, f"YAML tag {node.tag!r} is not supported")
+            return None
         try:
             value = self._yaml.constructor.construct_object(node, deep=True)
         except (YAMLError, ValueError, TypeError, OverflowError) as err:
