@@ -10,10 +10,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from styx.engine import DYNAMIC_PROVIDER_SHIM, engine_bin_dir, find_engine, sdk_version
+from styx.engine import (
+    DYNAMIC_PROVIDER_SHIM,
+    default_backend_url,
+    engine_bin_dir,
+    find_engine,
+    sdk_version,
+)
 from styx.home import styx_home
 
-__all__ = ["Capability", "check_capabilities", "default_backend_url", "local_cloud_ready"]
+__all__ = ["Capability", "check_capabilities", "local_cloud_ready"]
 
 # Capabilities the embedded local cloud cannot run without; the others only widen choices.
 _LOCAL_CLOUD_NEEDS = frozenset(
@@ -28,10 +34,6 @@ class Capability:
     name: str
     ok: bool
     detail: str
-
-
-def default_backend_url() -> str:
-    return (styx_home() / "state").as_uri()
 
 
 def _engine() -> Capability:

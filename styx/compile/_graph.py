@@ -84,11 +84,12 @@ class ResourceGraph:
     cloud: str
     cluster: str
     resources: tuple[ResourceDecl, ...]
-    nodes: tuple[str, ...]  # resource names of the nodes, by rank
+    nodes: tuple[str, ...]  # node names by rank: head, worker1, ...
     fields: NodeFields
     spec_hash: str
     hourly_cost: float = 0.0
     warnings: tuple[str, ...] = field(default=())
+    autostop: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +98,7 @@ class ResourceGraph:
             "spec_hash": self.spec_hash,
             "hourly_cost": self.hourly_cost,
             "warnings": list(self.warnings),
+            "autostop": dict(self.autostop) if self.autostop else None,
             "nodes": list(self.nodes),
             "node_fields": self.fields.to_dict(),
             "resources": [r.to_dict() for r in self.resources],

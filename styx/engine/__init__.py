@@ -10,12 +10,30 @@ from styx.engine._install import (
     install_engine,
     sdk_version,
 )
+from styx.engine._ops import EventSink, PreviewOutcome, StackOps
+from styx.engine._workspace import (
+    StackListing,
+    StackRef,
+    default_backend_url,
+    ensure_passphrase_file,
+    list_stacks,
+    open_stack,
+)
 
 __all__ = [
     "DYNAMIC_PROVIDER_SHIM",
     "Engine",
+    "EventSink",
+    "PreviewOutcome",
+    "StackListing",
+    "StackOps",
+    "StackRef",
+    "default_backend_url",
     "engine_bin_dir",
+    "ensure_passphrase_file",
     "find_engine",
     "install_engine",
+    "list_stacks",
+    "open_stack",
     "sdk_version",
 ]

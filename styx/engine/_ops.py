@@ -1,4 +1,4 @@
-"""Engine operations on a stack — preview, up, refresh, destroy, history — with errors classified."""
+"""Engine operations on a stack (preview, up, refresh, destroy, history), errors classified."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class StackOps:
         """The number of the stack's latest update (0 when it has none)."""
         with self._classified():
             history = self.stack.history(page_size=1, show_secrets=False)
-        return history[0].version if history else 0
+        return (history[0].version or 0) if history else 0
 
     def outputs(self) -> dict[str, Any]:
         """The stack's recorded outputs, secret values left masked."""

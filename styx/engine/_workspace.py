@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 import secrets
 import sys
 from collections.abc import Callable, Mapping
@@ -16,7 +17,14 @@ from styx.engine._install import Engine, engine_bin_dir, find_engine, sdk_versio
 from styx.errors import EngineNotFoundError
 from styx.home import styx_home
 
-__all__ = ["StackRef", "default_backend_url", "ensure_passphrase_file", "open_stack"]
+__all__ = [
+    "StackListing",
+    "StackRef",
+    "default_backend_url",
+    "ensure_passphrase_file",
+    "list_stacks",
+    "open_stack",
+]
 
 Program = Callable[[], None]
 
@@ -114,3 +122,44 @@ def stack_env(ref: StackRef) -> Mapping[str, str]:
     if engine is None:
         raise EngineNotFoundError("no Pulumi engine found; run `styx engine install`")
     return _engine_env(engine, ensure_passphrase_file(ref.passphrase_file))
+
+
+@dataclass(frozen=True)
+class StackListing:
+    """A stack in a backend, as the engine lists it."""
+
+    name: str
+    last_update: datetime | None
+    resource_count: int | None
+    update_in_progress: bool
+
+
+def list_stacks(project: str, backend_url: str | None = None) -> list[StackListing]:
+    """Every stack of `project` in the backend (the default file backend unless named)."""
+    url = backend_url or default_backend_url()
+    ref = StackRef(project, "_", url)
+    engine = find_engine()
+    if engine is None:
+        raise EngineNotFoundError("no Pulumi engine found; run `styx engine install`")
+    env = _engine_env(engine, ensure_passphrase_file(ref.passphrase_file))
+    work_dir = styx_home() / "workspaces" / project
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if url.startswith("file://"):
+        Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    workspace = auto.LocalWorkspace(
+        work_dir=str(work_dir),
+        pulumi_home=env["PULUMI_HOME"],
+        env_vars=env,
+        pulumi_command=auto.PulumiCommand(root=str(engine.bin_dir.parent)),
+        project_settings=auto.ProjectSettings(
+            name=project, runtime="python", backend=auto.ProjectBackend(url=url)
+        ),
+    )
+    try:
+        summaries = workspace.list_stacks()
+    except auto.errors.CommandError as err:
+        raise classify(err, project) from err
+    return [
+        StackListing(s.name, s.last_update, s.resource_count, bool(s.update_in_progress))
+        for s in summaries
+    ]

@@ -43,12 +43,12 @@ def _property_line(change: PropertyChange) -> str:
     return f"      {symbol} {body}{suffix}"
 
 
-def _step_lines(step: Step, color: bool) -> list[str]:
+def _step_lines(step: Step, color: bool, label: str | None = None) -> list[str]:
     symbol, fg = _SYMBOL.get(step.action, (" ", "white"))
     head = f"  {symbol:<3} {display_type(step.type)} {step.name}"
     reasons = f" (because of {', '.join(step.replace_reasons)})" if step.replace_reasons else ""
-    lines = [click.style(f"{head}  {step.action.value}{reasons}", fg=fg, bold=False)
-             if color else f"{head}  {step.action.value}{reasons}"]
+    line = f"{head}  {label or step.action.value}{reasons}"
+    lines = [click.style(line, fg=fg) if color else line]
     lines.extend(_property_line(c) for c in step.changes)
     return lines
 
@@ -64,7 +64,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     if plan.drift:
         out.append(heading("Drift (changed outside Styx, found by refresh):"))
         for step in plan.drift:
-            out.extend(_step_lines(step, color))
+            label = "gone" if step.action is Action.DELETE else "drifted"
+            out.extend(_step_lines(step, color, label))
         out.append("")
     if plan.changes:
         out.append(heading("Infrastructure:"))

@@ -49,7 +49,8 @@ class EngineProgress:
     def __call__(self, event: EngineEvent) -> None:
         pre, done = event.resource_pre_event, event.res_outputs_event
         failed = event.res_op_failed_event
-        meta = (pre or done or failed).metadata if (pre or done or failed) else None
+        step = pre or done or failed
+        meta = step.metadata if step is not None else None
         if meta is None or meta.type.startswith(("pulumi:pulumi:Stack", "pulumi:providers:")):
             diag = event.diagnostic_event
             if diag is not None and diag.severity == "error" and diag.message.strip():

@@ -1,0 +1,146 @@
+"""`styx plan | apply | exec | launch | down`: a task's cluster from plan to teardown."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from styx.cli._common import resolve, target_options, terminal_reporter
+from styx.errors import NodeError
+from styx.plan import render_text
+from styx.workflow import (
+    Reporter,
+    Target,
+    apply_planned,
+    down_stack,
+    exec_job,
+    plan_target,
+)
+
+__all__ = ["apply_command", "down_command", "exec_command", "launch_command", "plan_command"]
+
+
+def _color() -> bool:
+    return sys.stdout.isatty()
+
+
+@click.command("plan")
+@target_options
+@click.option("--refresh", is_flag=True, help="Read the real state first; drift shows apart.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def plan_command(
+    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
+    env_file: Path | None, variables: tuple[str, ...], refresh: bool, detailed_exitcode: bool,
+    quiet: bool,
+) -> None:
+    """Show what `styx apply` would change, without changing anything."""
+    target = resolve(task, stack_file, stack_name, envs, env_file, variables)
+    planned = plan_target(target, refresh=refresh, reporter=terminal_reporter(quiet))
+    click.echo(render_text(planned.plan, color=_color()), nl=False)
+    if detailed_exitcode and (planned.plan.has_changes or planned.plan.drift):
+        raise click.exceptions.Exit(2)
+
+
+def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter) -> bool:
+    """Plan, show, confirm, apply; False when the user declined."""
+    planned = plan_target(target, refresh=refresh, reporter=reporter)
+    plan = planned.plan
+    click.echo(render_text(plan, color=_color()), nl=False)
+    if not (plan.has_changes or plan.drift):
+        return True
+    if not yes and not click.confirm("\nApply these changes?", default=False):
+        click.echo("Nothing changed.")
+        return False
+    result = apply_planned(planned, reporter=reporter)
+    click.echo(f"\nApplied {target.ref.qualified} (version {result.stack_version}): "
+               f"{len(result.nodes)} node(s) up; setup ran on {len(result.setup_ran)}.")
+    return True
+
+
+@click.command("apply")
+@target_options
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
+@click.option("--refresh/--no-refresh", default=True, show_default=True,
+              help="Read the real state first, so drift is repaired.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def apply_command(
+    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
+    env_file: Path | None, variables: tuple[str, ...], yes: bool, refresh: bool, quiet: bool,
+) -> None:
+    """Show the plan, ask, provision the cluster, then set its nodes up."""
+    target = resolve(task, stack_file, stack_name, envs, env_file, variables)
+    if not _apply(target, yes, refresh, terminal_reporter(quiet)):
+        raise click.exceptions.Exit(1)
+
+
+def _exec(target: Target, reporter: Reporter) -> None:
+    result = exec_job(target, reporter=reporter)
+    if not result.ok:
+        failed = ", ".join(f"{n} (exit {c})" for n, c in result.failed_nodes())
+        detail = "\n".join(
+            f"  {node}: {line}" for node, lines in result.last_lines().items() for line in lines
+        )
+        raise NodeError(f"job {result.job_id} failed on {failed}; last lines:\n{detail}")
+    click.echo(f"Job {result.job_id} succeeded on {len(result.exit_codes)} node(s); "
+               f"logs in {result.log_dir}", err=True)
+
+
+@click.command("exec")
+@target_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the job's output.")
+def exec_command(
+    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
+    env_file: Path | None, variables: tuple[str, ...], quiet: bool,
+) -> None:
+    """Run the task's `run` on every node of its cluster at once."""
+    target = resolve(task, stack_file, stack_name, envs, env_file, variables)
+    _exec(target, terminal_reporter(quiet))
+
+
+@click.command("launch")
+@target_options
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def launch_command(
+    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
+    env_file: Path | None, variables: tuple[str, ...], yes: bool, quiet: bool,
+) -> None:
+    """Apply, then exec: SkyPilot's `sky launch` habit."""
+    target = resolve(task, stack_file, stack_name, envs, env_file, variables)
+    reporter = terminal_reporter(quiet)
+    if not _apply(target, yes, True, reporter):
+        raise click.exceptions.Exit(1)
+    _exec(target, reporter)
+
+
+@click.command("down")
+@target_options
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before tearing down.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def down_command(
+    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
+    env_file: Path | None, variables: tuple[str, ...], yes: bool, quiet: bool,
+) -> None:
+    """Tear the cluster down (the stack and its history stay)."""
+    if task is None and stack_file is None and stack_name is not None:
+        from styx.engine import StackRef
+        from styx.workflow import PROJECT
+
+        ref = StackRef(PROJECT, stack_name)
+    else:
+        ref = resolve(task, stack_file, stack_name, envs, env_file, variables).ref
+
+    def confirm(nodes: tuple[str, ...]) -> bool:
+        click.echo(f"Tearing down {ref.qualified}: {len(nodes)} node(s) {', '.join(nodes)}")
+        return yes or click.confirm("Destroy them?", default=False)
+
+    result = down_stack(ref, confirm=confirm, reporter=terminal_reporter(quiet))
+    if result.destroyed:
+        click.echo(f"{ref.qualified} is down.")
+    elif result.nodes:
+        click.echo("Nothing changed.")
+        raise click.exceptions.Exit(1)

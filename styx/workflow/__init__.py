@@ -1,0 +1,40 @@
+"""What the commands do, as library calls: plan, apply, exec, down, status on a task's stack."""
+
+from __future__ import annotations
+
+from styx.workflow._apply import ApplyResult, apply_planned
+from styx.workflow._down import DownResult, down_stack
+from styx.workflow._exec import exec_job
+from styx.workflow._plan import Planned, plan_target
+from styx.workflow._progress import EngineProgress, Reporter, silent
+from styx.workflow._status import ClusterStatus, NodeStatus, cluster_status
+from styx.workflow._target import (
+    PROJECT,
+    Target,
+    TargetOptions,
+    git_commit,
+    resolve_target,
+    stack_dir,
+)
+
+__all__ = [
+    "PROJECT",
+    "ApplyResult",
+    "ClusterStatus",
+    "DownResult",
+    "EngineProgress",
+    "NodeStatus",
+    "Planned",
+    "Reporter",
+    "Target",
+    "TargetOptions",
+    "apply_planned",
+    "cluster_status",
+    "down_stack",
+    "exec_job",
+    "git_commit",
+    "plan_target",
+    "resolve_target",
+    "silent",
+    "stack_dir",
+]
