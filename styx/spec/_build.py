@@ -48,6 +48,8 @@ HANDLED_RESOURCE_FIELDS: Final = frozenset(
 HANDLED_AUTOSTOP_FIELDS: Final = frozenset({"idle_minutes", "down", "wait_for"})
 
 _LOCATION_FIELDS: Final = ("cloud", "region", "zone")
+# Marks a block whose location came from `infra` (which sets all of it, unset parts too).
+_WHOLE_LOCATION: Final = "<infra>"
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _CASE_INSENSITIVE: Final = ("cloud", "disk_tier")
 
@@ -113,17 +115,20 @@ class _Builder:
     def __init__(self, document: Document, base_dir: Path) -> None:
         self._doc = document
         self._base = base_dir
-        self._memo: dict[NodePath, Any] = {}
+        # Keyed by place and field: infra's place also yields its cloud, region and zone.
+        self._memo: dict[tuple[NodePath, str], Any] = {}
         self._failed: set[NodePath] = set()
         self.issues: list[SpecIssue] = []
 
     def _issue(self, path: NodePath, message: str, *, key: bool = False) -> None:
         self.issues.append(self._doc.issue(path, message, key=key))
 
-    def _parse(self, path: NodePath, value: Any, parser: Callable[[Any], T]) -> T | None:
+    def _parse(self, path: NodePath, value: Any, parser: Callable[[Any], T],
+               label: str = "") -> T | None:
         """parser(value), once per place in the file; a ValueError becomes a located issue."""
-        if path in self._memo:
-            result: T = self._memo[path]
+        key = (path, label)
+        if key in self._memo:
+            result: T = self._memo[key]
             return result
         if path in self._failed:
             return None
@@ -133,7 +138,7 @@ class _Builder:
             self._failed.add(path)
             self._issue(path, str(err))
             return None
-        self._memo[path] = parsed
+        self._memo[key] = parsed
         return parsed
 
     def build(self, source: Path, overrides: Overrides) -> Spec:
@@ -272,21 +277,41 @@ class _Builder:
             if clash:
                 self._issue((*path, clash[0]), f"give either infra or {'/'.join(clash)}, "
                             "not both", key=True)
+            # From here on infra is its parts, so that entries can override them one by one;
+            # they keep infra's place in the file for error messages.
+            value, where = fields.pop("infra")
+            location = self._parse(where, value, parse_infra, "infra")
+            if location is not None:
+                cloud, region, zone = location
+                fields["cloud"] = ("*" if cloud is None else cloud, where)
+                for key, part in (("region", region), ("zone", zone)):
+                    if part is not None:
+                        fields[key] = (part, where)
+            fields[_WHOLE_LOCATION] = (True, where)
         return fields
 
     @staticmethod
     def _override(base: dict[str, _Field], entry: dict[str, _Field]) -> dict[str, _Field]:
-        """An any_of/ordered entry replaces base fields; labels merge; infra replaces cloud."""
+        """An any_of/ordered entry replaces base fields, with three refinements.
+
+        Labels merge. A location follows its parts: an entry's `infra` replaces the whole
+        location, a different `cloud` drops the base's region and zone, a `region` its zone.
+        """
         merged = dict(base)
-        if "infra" in entry:
+        merged.pop(_WHOLE_LOCATION, None)
+        if _WHOLE_LOCATION in entry:
             for key in _LOCATION_FIELDS:
                 merged.pop(key, None)
-        if any(key in entry for key in _LOCATION_FIELDS):
-            merged.pop("infra", None)
+        elif "cloud" in entry and str(entry["cloud"][0]).lower() != \
+                str(base.get("cloud", (None,))[0]).lower():
+            merged.pop("region", None)
+            merged.pop("zone", None)
+        elif "region" in entry:
+            merged.pop("zone", None)
         for key, value in entry.items():
             if key == "labels" and "labels" in base:
                 merged[key] = ({**base["labels"][0], **value[0]}, value[1])
-            else:
+            elif key != _WHOLE_LOCATION:
                 merged[key] = value
         return merged
 
@@ -294,7 +319,7 @@ class _Builder:
         if "accelerators" not in fields:
             return (), False
         value, path = fields["accelerators"]
-        parsed = self._parse(path, value, parse_accelerators)
+        parsed = self._parse(path, value, parse_accelerators, "accelerators")
         return parsed if parsed is not None else ((), False)
 
     def _one(self, fields: dict[str, _Field], accelerator: Accelerator | None) -> Resources:
@@ -304,21 +329,13 @@ class _Builder:
             if key not in fields:
                 return None
             value, path = fields[key]
-            return self._parse(path, value, parser)
+            return self._parse(path, value, parser, key)
 
-        cloud, region, zone = None, None, None
-        if "infra" in fields:
-            location = get("infra", parse_infra)
-            if location is not None:
-                cloud, region, zone = location
-        else:
-            cloud = get("cloud", parse_cloud)
-            region, zone = get("region", str), get("zone", str)
         image = get("image_id", _image)
         return Resources(
-            cloud=cloud,
-            region=region,
-            zone=zone,
+            cloud=get("cloud", parse_cloud),
+            region=get("region", str),
+            zone=get("zone", str),
             instance_type=get("instance_type", str),
             cpus=get("cpus", parse_cpus),
             memory=get("memory", parse_memory),
