@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -255,7 +256,10 @@ class _Builder:
             self._issue(node, path, f"YAML tag {node.tag!r} is not supported")
             return None
         try:
-            value = self._yaml.constructor.construct_object(node, deep=True)
+            with warnings.catch_warnings():
+                # ruamel nags about YAML 1.1 float spellings ("1e-09"); the value is still read.
+                warnings.simplefilter("ignore")
+                value = self._yaml.constructor.construct_object(node, deep=True)
         except (YAMLError, ValueError, TypeError, OverflowError) as err:
             reason = getattr(err, "problem", None) or str(err).splitlines()[0]
             self._issue(node, path, f"cannot read this value: {reason}")

@@ -60,6 +60,20 @@ def test_template_sandbox(tmp_path: Path) -> None:
     bomb = _task(tmp_path, "run: \"{{ 'x' * 100000000 }}\"\n")
     with pytest.raises(SpecError, match="template error"):
         load_task(bomb, variables={"x": "1"})
+    nested = _task(tmp_path, "{% for i in range(100000) %}{% for j in range(100000) %}"
+                             "{% endfor %}{% endfor %}\nrun: x\n")
+    with pytest.raises(SpecError, match="loops ran more than 100000 steps"):
+        load_task(nested, variables={"x": "1"})
+    wide = _task(tmp_path, "run: |\n{% for i in range(99999) %}  {{ 'x' * 1000 }}\n{% endfor %}")
+    with pytest.raises(SpecError, match="larger than 1 MiB"):
+        load_task(wide, variables={"x": "1"})
+
+
+def test_loops_still_work(tmp_path: Path) -> None:
+    task = _task(tmp_path, "run: |\n{% for i in range(n|int) %}  echo {{ i }}/{{ loop.length }}"
+                           "\n{% else %}  none\n{% endfor %}")
+    assert load_task(task, variables={"n": "2"}).run == "echo 0/2\necho 1/2\n"
+    assert load_task(task, variables={"n": "0"}).run == "none\n"
 
 
 def test_rendered_line_numbers_are_flagged(tmp_path: Path) -> None:
