@@ -3,6 +3,7 @@
     load_task(path, ...)  -> Spec         template, YAML, schema, parse; SpecError on bad input
     load_stack(path)      -> StackFile    which task, where, which backend, vars
     apply_stack(spec, st) -> Spec         the stack's cloud/region on every candidate
+    parse_cpus("4+"), parse_accelerators("V100:2"), ...   the value forms, for CLI flags
 
 Every problem is a SpecIssue with file, line, column and field; loading never raises
 anything but SpecError. The format's one source of truth is schemas/task.schema.json.
@@ -23,7 +24,18 @@ from styx.spec._model import (
     Secret,
     Spec,
 )
-from styx.spec._parse import STYX_CLOUDS
+from styx.spec._parse import (
+    STYX_CLOUDS,
+    parse_accelerators,
+    parse_autostop,
+    parse_cloud,
+    parse_cpus,
+    parse_disk_size,
+    parse_infra,
+    parse_memory,
+    parse_minutes,
+    parse_ports,
+)
 from styx.spec._schema import load_schema
 from styx.spec._stack import StackFile, apply_stack, load_stack
 from styx.spec._template import ENV_NAME, parse_env_file
@@ -46,5 +58,14 @@ __all__ = [
     "load_schema",
     "load_stack",
     "load_task",
+    "parse_accelerators",
+    "parse_autostop",
+    "parse_cloud",
+    "parse_cpus",
+    "parse_disk_size",
     "parse_env_file",
+    "parse_infra",
+    "parse_memory",
+    "parse_minutes",
+    "parse_ports",
 ]

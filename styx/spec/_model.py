@@ -70,6 +70,10 @@ class FrozenMap(Mapping[str, V]):
     def __repr__(self) -> str:
         return f"FrozenMap({self._items!r})"
 
+    def __reduce__(self) -> tuple[type[FrozenMap[V]], tuple[dict[str, V]]]:
+        # Not the cached hash: string hashes differ between processes.
+        return (type(self), (dict(self._items),))
+
 
 def _number(value: float) -> str:
     """4.0 -> '4', 0.5 -> '0.5': how a person writes a count."""

@@ -97,9 +97,8 @@ def test_cli_exits_1_without_traceback_on_the_whole_corpus() -> None:
     assert done.stdout.strip() == f"checked {len(CASES)}"
 
 
-@pytest.mark.parametrize("name", ["tab_indentation", "non_utf8", "alias_bomb"])
-def test_python_dash_m_styx_validate(name: str) -> None:
-    path = CORPUS / f"{name}.yaml"
+def test_python_dash_m_styx_validate() -> None:
+    path = CORPUS / "non_utf8.yaml"
     done = subprocess.run([sys.executable, "-m", "styx", "validate", str(path)],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1

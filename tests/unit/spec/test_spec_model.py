@@ -191,3 +191,14 @@ def test_entries_override_location_parts(tmp_path: Path) -> None:
     assert [(c.cloud, c.region, c.zone) for c in spec.candidates] == [
         ("aws", "us-west-2", None), ("local", None, None), ("aws", "us-east-1", "us-east-1a"),
         ("aws", None, None), ("aws", "us-east-1", "us-east-1b")]
+
+
+def test_spec_pickles_without_stale_hashes(tmp_path: Path) -> None:
+    import pickle
+
+    spec = load_task(_write(tmp_path, {"resources": {"labels": {"a": "b"}},
+                                       "secrets": {"S": "v"}}))
+    hash(spec.resources)
+    again = pickle.loads(pickle.dumps(spec))
+    assert again == spec and again.secrets["S"].reveal() == "v"
+    assert again.resources.labels._hash is None  # type: ignore[attr-defined]
