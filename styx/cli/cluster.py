@@ -8,12 +8,11 @@ from pathlib import Path
 import click
 
 from styx.cli._common import resolve, target_options, terminal_reporter
-from styx.errors import NodeError
-from styx.plan import render_text
+from styx.plan import Plan, render_text
 from styx.workflow import (
     Reporter,
     Target,
-    apply_planned,
+    apply_target,
     down_stack,
     exec_job,
     plan_target,
@@ -47,15 +46,21 @@ def plan_command(
 
 def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter) -> bool:
     """Plan, show, confirm, apply; False when the user declined."""
-    planned = plan_target(target, refresh=refresh, reporter=reporter)
-    plan = planned.plan
-    click.echo(render_text(plan, color=_color()), nl=False)
-    if not (plan.has_changes or plan.drift):
-        return True
-    if not yes and not click.confirm("\nApply these changes?", default=False):
+    declined = False
+
+    def confirm(plan: Plan) -> bool:
+        nonlocal declined
+        click.echo(render_text(plan, color=_color()), nl=False)
+        declined = not (yes or click.confirm("\nApply these changes?", default=False))
+        return not declined
+
+    result = apply_target(target, confirm=confirm, refresh=refresh, reporter=reporter)
+    if declined:
         click.echo("Nothing changed.")
         return False
-    result = apply_planned(planned, reporter=reporter)
+    if not result.applied:
+        click.echo(render_text(result.plan, color=_color()), nl=False)
+        return True
     click.echo(f"\nApplied {target.ref.qualified} (version {result.stack_version}): "
                f"{len(result.nodes)} node(s) up; setup ran on {len(result.setup_ran)}.")
     return True
@@ -79,13 +84,8 @@ def apply_command(
 
 def _exec(target: Target, reporter: Reporter) -> None:
     result = exec_job(target, reporter=reporter)
-    if not result.ok:
-        failed = ", ".join(f"{n} (exit {c})" for n, c in result.failed_nodes())
-        detail = "\n".join(
-            f"  {node}: {line}" for node, lines in result.last_lines().items() for line in lines
-        )
-        raise NodeError(f"job {result.job_id} failed on {failed}; last lines:\n{detail}")
-    click.echo(f"Job {result.job_id} succeeded on {len(result.exit_codes)} node(s); "
+    result.raise_for_failure()
+    click.echo(f"Job {result.job_id} succeeded on {len(result.nodes)} node(s); "
                f"logs in {result.log_dir}", err=True)
 
 

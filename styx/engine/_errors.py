@@ -11,9 +11,9 @@ from styx.errors import EngineError, StackLockedError, StackNotFoundError
 __all__ = ["classify"]
 
 _LOCK_HOLDER = re.compile(r"created by (?P<who>.+?) at (?P<when>\S+)")
-_MISSING_PLUGIN = re.compile(r"no resource plugin '(?:pulumi-resource-)?(?P<name>[\w-]+)'"
-                             r"(?: found)?.*?(?:v?(?P<version>\d+\.\d+\.\d+))?", re.S)
-_ERROR_LINE = re.compile(r"^\s*error:\s*(?P<msg>.+)$", re.M)
+_MISSING_PLUGIN = re.compile(r"no resource plugin '(?:pulumi-resource-)?(?P<name>[\w-]+)'")
+_PLUGIN_VERSION = re.compile(r"version v?(?P<version>\d+\.\d+\.\d+)")
+_ERROR_LINE = re.compile(r"(?:^|\s)error:\s*(?P<msg>.+)$", re.M)
 
 
 def _first_error_line(text: str) -> str:
@@ -44,7 +44,8 @@ def classify(err: auto_errors.CommandError, stack: str) -> EngineError:
     plugin = _MISSING_PLUGIN.search(text)
     if plugin:
         name = plugin.group("name")
-        version = plugin.group("version") or "<version>"
+        found = _PLUGIN_VERSION.search(text, plugin.end())
+        version = found.group("version") if found else "<version>"
         return EngineError(
             f"the engine has no `{name}` provider plugin; install it with "
             f"`pulumi plugin install resource {name} {version}`",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from pulumi import automation as auto

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from styx.workflow._apply import ApplyResult, apply_planned
+from styx.workflow._apply import ApplyResult, apply_planned, apply_target
 from styx.workflow._down import DownResult, down_stack
 from styx.workflow._exec import exec_job
 from styx.workflow._plan import Planned, plan_target
@@ -29,6 +29,7 @@ __all__ = [
     "Target",
     "TargetOptions",
     "apply_planned",
+    "apply_target",
     "cluster_status",
     "down_stack",
     "exec_job",

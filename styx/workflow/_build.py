@@ -33,7 +33,7 @@ def compile_target(target: Target) -> ResourceGraph:
     if cloud == "aws":
         from styx.clouds.aws import AwsSettings, compile_aws
 
-        return compile_aws(target.spec, target.cluster, AwsSettings.for_target(target))
+        return compile_aws(target.spec, target.cluster, AwsSettings.from_stack(target.stack_file))
     return compile_local(target.spec, target.cluster)
 
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from styx.engine import StackOps, StackRef, open_stack
 from styx.errors import StackNotFoundError
+from styx.workflow._lock import stack_lock
 from styx.workflow._progress import EngineProgress, Reporter, silent
+from styx.workflow._target import stack_dir
 
 __all__ = ["DownResult", "down_stack"]
 
@@ -31,6 +33,13 @@ def down_stack(
 ) -> DownResult:
     """Destroy the stack's resources after `confirm(nodes)`; nothing to do is not an error."""
     reporter = reporter or silent()
+    with stack_lock(stack_dir(ref) / "styx.lock", ref.qualified, "down"):
+        return _down(ref, confirm, reporter)
+
+
+def _down(
+    ref: StackRef, confirm: Callable[[tuple[str, ...]], bool], reporter: Reporter
+) -> DownResult:
     try:
         ops = StackOps(open_stack(ref, _no_program, create=False))
     except StackNotFoundError:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from styx.errors import NodeError
-from styx.nodes import ClusterAccess, NodeAccess, NodeWork
+from styx.nodes import ClusterAccess, NodeWork
 from styx.spec import Spec
 
 __all__ = ["cluster_access", "node_work"]
@@ -19,30 +19,21 @@ def cluster_access(outputs: Mapping[str, Any], state_dir: Path, stack: str) -> C
     key = outputs.get("private_key_path")
     if not isinstance(nodes, list) or not nodes or not isinstance(key, str):
         raise NodeError(f"stack {stack} has no nodes: run `styx apply` first")
-    return ClusterAccess(
-        cluster=str(outputs.get("cluster", stack)),
-        nodes=tuple(
-            NodeAccess(
-                name=str(n["name"]),
-                rank=int(n["rank"]),
-                address=str(n["address"]),
-                port=int(n["port"]),
-                user=str(n["user"]),
-                host_public_key=str(n["host_public_key"]),
-            )
-            for n in sorted(nodes, key=lambda n: int(n["rank"]))
-        ),
-        private_key_path=Path(key),
-        state_dir=state_dir,
+    return ClusterAccess.from_outputs(
+        str(outputs.get("cluster", stack)),
+        nodes,
+        Path(key),
+        state_dir,
+        cloud=str(outputs.get("cloud", "local")),
     )
 
 
 def node_work(spec: Spec, cluster: str) -> NodeWork:
-    """The node-level part of a spec; secrets are revealed only here, on their way to nodes."""
+    """The node-level half of a spec; secrets stay wrapped until the node layer sends them."""
     return NodeWork(
-        cluster=cluster,
+        task_id=cluster,
         envs=dict(spec.envs),
-        secrets={name: secret.reveal() for name, secret in spec.secrets.items()},
+        secrets=dict(spec.secrets),
         file_mounts=dict(spec.file_mounts),
         workdir=spec.workdir,
         setup=spec.setup,

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 from pulumi.automation import EngineEvent, OpType
 
+from styx.nodes import ProgressEvent
 from styx.plan import display_type
 
-__all__ = ["EngineProgress", "Reporter", "silent"]
+__all__ = ["EngineProgress", "Reporter", "SetupProgress", "silent"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,18 @@ class EngineProgress:
             self.report(f"  {verbs[1]} {what} ({took:.1f}s)")
         else:
             self.report(f"  failed to {meta.op.value} {what}")
+
+
+@dataclass(frozen=True)
+class SetupProgress:
+    """Playbook progress per node: task starts and results, and setup's own output lines."""
+
+    reporter: Reporter
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.status == "output":
+            self.reporter.output(event.node or "-", event.message)
+        elif event.status != "started":
+            where = f"[{event.node}] " if event.node else ""
+            detail = f": {event.message}" if event.message and event.status == "failed" else ""
+            self.reporter.info(f"  {where}{event.task} ... {event.status}{detail}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from styx.engine import StackRef, default_backend_url
 from styx.home import styx_home
-from styx.spec import Spec, load_stack, load_task
+from styx.spec import Spec, StackFile, load_stack, load_task
 
 __all__ = ["PROJECT", "Target", "TargetOptions", "git_commit", "resolve_target", "stack_dir"]
 
@@ -33,6 +33,7 @@ class Target:
 
     spec: Spec
     ref: StackRef
+    stack_file: StackFile | None = None
 
     @property
     def cluster(self) -> str:
@@ -73,7 +74,7 @@ def resolve_target(task: Path | None, options: TargetOptions = TargetOptions()) 
     name = options.stack_name or (stack_file.name if stack_file else None) or _stack_name(spec)
     backend = (stack_file.backend_url if stack_file else None) or default_backend_url()
     passphrase = stack_file.passphrase_file if stack_file else None
-    return Target(spec, StackRef(PROJECT, name, backend, passphrase))
+    return Target(spec, StackRef(PROJECT, name, backend, passphrase), stack_file)
 
 
 def git_commit(path: Path) -> str | None:
