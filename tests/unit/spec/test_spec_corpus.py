@@ -52,6 +52,16 @@ def test_every_issue_is_reported_together(tmp_path: Path) -> None:
                        (5, "runn")]
 
 
+def test_schema_and_later_issues_are_reported_together(tmp_path: Path) -> None:
+    task = tmp_path / "both.yaml"
+    task.write_text("resources:\n  cpus: lots\nenvs:\n  TOKEN: null\nworkdir: ./missing\n"
+                    "setpu: x\n")
+    with pytest.raises(SpecError) as caught:
+        load_task(task)
+    assert [(i.line, i.field) for i in caught.value.issues] == [
+        (2, "resources.cpus"), (4, "envs.TOKEN"), (5, "workdir"), (6, "setpu")]
+
+
 def test_empty_file(tmp_path: Path) -> None:
     task = tmp_path / "empty.yaml"
     task.write_bytes(b"")
