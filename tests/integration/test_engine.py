@@ -29,7 +29,9 @@ def test_inline_program_previews_and_deploys(
     styx_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The provider process imports the probe by module name, as it would import styx.
-    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", here)
+    monkeypatch.syspath_prepend(here)
     import _probe_provider
 
     def program() -> None:
