@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from styx.errors import SpecError, SpecIssue
-from styx.spec import Resources, Spec
-from styx.spec._parse import (
+from styx.spec import (
+    Resources,
+    Spec,
     parse_accelerators,
     parse_cloud,
     parse_cpus,
