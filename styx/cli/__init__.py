@@ -10,14 +10,18 @@ from typing import NoReturn
 import click
 
 from styx.cli._app import cli
+from styx.cli.catalog import catalog_group
 from styx.cli.check import check_command
+from styx.cli.compile import compile_command
 from styx.cli.engine import engine_group
 from styx.cli.validate import validate_command
 from styx.errors import StyxError
 
 __all__ = ["cli", "main"]
 
+cli.add_command(catalog_group)
 cli.add_command(check_command)
+cli.add_command(compile_command)
 cli.add_command(engine_group)
 cli.add_command(validate_command)
 

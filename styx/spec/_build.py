@@ -146,6 +146,10 @@ class _Builder:
         envs = self._variables("envs", data.get("envs") or {}, overrides.envs, overrides.origin)
         raw_secrets = self._variables("secrets", data.get("secrets") or {}, overrides.secrets,
                                       "--secret")
+        for name in sorted(envs.keys() & raw_secrets.keys()):
+            # Both would be exported; which one wins would be an accident of ordering.
+            self._issue(("secrets", name), f"{name} is both an env and a secret; keep one",
+                        key=True)
         resources, candidates, ordered = self._resources(data.get("resources") or {})
         return Spec(
             name=data.get("name"),

@@ -113,6 +113,12 @@ def test_null_env_is_filled_by_override(tmp_path: Path) -> None:
     assert spec.envs["TOKEN"] == "t" and spec.secrets["KEY"].reveal() == "k"
 
 
+def test_a_name_is_an_env_or_a_secret(tmp_path: Path) -> None:
+    task = _task(tmp_path, "envs:\n  TOKEN: a\nsecrets:\n  TOKEN: b\n")
+    with pytest.raises(SpecError, match=r"4:3: secrets.TOKEN: TOKEN is both an env and a secret"):
+        load_task(task)
+
+
 def test_bad_override_names(tmp_path: Path) -> None:
     task = _task(tmp_path, "run: echo\n")
     with pytest.raises(SpecError, match="--env: 1X: invalid variable name"):
