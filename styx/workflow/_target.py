@@ -64,12 +64,13 @@ def resolve_target(task: Path | None, options: TargetOptions = TargetOptions()) 
         from styx.errors import StyxError
 
         raise StyxError("name a task file, or a stack file (--stack-file) that names one")
-    variables = {**(stack_file.variables if stack_file else {}), **options.variables}
+    # The stack's envs, vars, cloud and region apply first; the command line wins over them.
     spec = load_task(
         task_path,
         env_overrides=options.env_overrides,
         env_file=options.env_file,
-        variables=variables,
+        variables=options.variables,
+        stack=stack_file,
     )
     name = options.stack_name or (stack_file.name if stack_file else None) or _stack_name(spec)
     backend = (stack_file.backend_url if stack_file else None) or default_backend_url()
