@@ -29,8 +29,14 @@ sshd:
 setup: $(VENV)/.installed sshd
 	$(BIN)/styx engine install
 
+# The main job: check the machine, launch the 2-node hello task on the local cloud (plan,
+# provision, setup, run), show its status, and tear it down even when the launch failed.
 demo: setup
 	$(BIN)/styx check
+	@rc=0; $(BIN)/styx launch examples/hello.yaml -y || rc=$$?; \
+	$(BIN)/styx status; \
+	$(BIN)/styx down examples/hello.yaml -y || rc=$$?; \
+	exit $$rc
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check styx tests bench
