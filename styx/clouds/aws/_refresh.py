@@ -89,10 +89,11 @@ def _specs(ec2: Any, region: str) -> list[InstanceOffering]:
                         LocationType="availability-zone-id"):
         zones.setdefault(offer["InstanceType"], []).append(offer["Location"])
     found = []
-    filters = [{"Name": "current-generation", "Values": ["true"]}]
-    for info in _pages(ec2, "describe_instance_types", "InstanceTypes", Filters=filters):
-        # A type no zone offers cannot be launched here, whatever DescribeInstanceTypes says.
-        if info["InstanceType"] in zones:
+    for info in _pages(ec2, "describe_instance_types", "InstanceTypes"):
+        # A type no zone offers cannot be launched here, whatever DescribeInstanceTypes says;
+        # one without HVM cannot boot the images Styx uses.
+        if info["InstanceType"] in zones and "hvm" in info.get("SupportedVirtualizationTypes",
+                                                               ["hvm"]):
             found.append(offering_from_type(info, region, zones[info["InstanceType"]]))
     return sorted(found, key=lambda o: o.instance_type)
 
@@ -132,7 +133,7 @@ def _spot_prices(ec2: Any, region: str, now: dt.datetime) -> dict[str, float]:
 def refresh_catalog(client: ClientFactory, regions: Sequence[str] = DEFAULT_REGIONS, *,
                     previous: Catalog | None = None, today: dt.date | None = None
                     ) -> RefreshResult:
-    """Describe every current-generation type in `regions` and price it.
+    """Describe every instance type offered in `regions` and price it.
 
     Specs must come from EC2 (failure raises CloudError). Prices that cannot be read (no
     pricing API at this endpoint, no permission) are kept from `previous` for the same type
@@ -172,8 +173,10 @@ def refresh_catalog(client: ClientFactory, regions: Sequence[str] = DEFAULT_REGI
             old = previous.find(spec.instance_type, region) if previous else None
             price = on_demand.get(spec.instance_type, old.price if old else None)
             spot_price = spot.get(spec.instance_type, old.spot_price if old else None)
-            if old is not None and (spec.instance_type not in on_demand
-                                    or spec.instance_type not in spot):
+            if old is not None and (
+                (spec.instance_type not in on_demand and old.price is not None)
+                or (spec.instance_type not in spot and old.spot_price is not None)
+            ):
                 kept += 1
             offerings.append(replace(spec, price=price, spot_price=spot_price))
         if kept:

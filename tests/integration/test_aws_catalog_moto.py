@@ -1,0 +1,113 @@
+"""`styx catalog refresh` against moto's server: specs and zones rebuilt from EC2's API.
+
+moto stands in for EC2 (DescribeInstanceTypes, DescribeInstanceTypeOfferings,
+DescribeSpotPriceHistory); it has no Price List API, so on-demand prices are kept from the
+shipped catalog and the command says so. Nothing here talks to AWS.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from styx.cli import main
+from styx.clouds.aws import load_catalog, shipped_catalog_path
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+_START_TIMEOUT = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def moto_url(tmp_path: Path) -> Iterator[str]:
+    """moto's server on a free loopback port, stopped (and reaped) after the test."""
+    port = _free_port()
+    # Its request log goes to a file: a pipe nobody reads would fill and stall the server.
+    log_path = tmp_path / "moto.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"moto's server exited:\n{log_path.read_text()}")
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+                break
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"moto's server did not answer on {url} in {_START_TIMEOUT}s")
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+@pytest.fixture
+def fake_credentials(monkeypatch: pytest.MonkeyPatch, styx_home: Path) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+
+
+def test_refresh_rebuilds_specs_from_moto(moto_url: str, fake_credentials: None,
+                                          tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "vms.csv"
+    with pytest.raises(SystemExit) as done:
+        main(["catalog", "refresh", "--endpoint-url", moto_url, "--region", "us-east-1",
+              "--output", str(output)])
+    captured = capsys.readouterr()
+    assert done.value.code == 0, captured.err
+    assert captured.out.startswith("wrote ") and "in 1 regions to" in captured.out
+    assert "note: us-east-1: on-demand prices not refreshed" in captured.err
+
+    catalog = load_catalog(output)
+    shipped = load_catalog(shipped_catalog_path())
+    assert catalog.regions == ("us-east-1",)
+    assert len(catalog.offerings) > 500  # every type moto offers there, not just the shipped
+    assert catalog.prices_taken == shipped.prices_taken  # no new on-demand prices, old date
+
+    p4d = catalog.find("p4d.24xlarge", "us-east-1")
+    assert p4d is not None
+    assert (p4d.vcpus, p4d.memory_gib, p4d.gpu_name, p4d.gpu_count) == (96, 1152, "A100", 8)
+    assert p4d.cluster_placement and not p4d.burstable and p4d.arch == "x86_64"
+    assert p4d.zones and all(z.startswith("use1-az") for z in p4d.zones)
+    old = shipped.find("p4d.24xlarge", "us-east-1")
+    assert old is not None and p4d.price == old.price  # kept: moto has no pricing API
+    assert p4d.spot_price == pytest.approx(0.00001)  # moto's DescribeSpotPriceHistory answer
+
+    graviton = catalog.find("m7g.large", "us-east-1")
+    assert graviton is not None and graviton.arch == "arm64"
+    assert catalog.find("t3.micro", "us-east-1") is not None
+    assert catalog.find("t3.micro", "us-east-1").burstable  # type: ignore[union-attr]
+    # Types the shipped catalog never priced have no on-demand price: not choosable on-demand.
+    unpriced = [o for o in catalog.offerings if o.price is None]
+    assert unpriced and all(shipped.find(o.instance_type, o.region) is None for o in unpriced)
