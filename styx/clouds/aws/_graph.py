@@ -41,6 +41,9 @@ KIND_PLACEMENT: Final = "aws:ec2/placementGroup:PlacementGroup"
 KIND_INSTANCE: Final = "aws:ec2/instance:Instance"
 KIND_AMI: Final = "aws:ec2/getAmi:getAmi"  # a lookup (invoke), not a resource
 
+# A graph value that is either known now or another resource's output (a `ref`).
+Value = str | dict[str, str]
+
 _VPC_CIDR: Final = "10.42.0.0/16"
 _SUBNET_CIDR: Final = "10.42.0.0/20"
 _CANONICAL: Final = "099720109477"
@@ -78,6 +81,7 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
                          "or '.'", cloud="aws")
     picked = choice if choice is not None else choose_for_spec(spec, settings)
     offering, resources = picked.offering, picked.resources
+    spec_hash = spec.fingerprint()
     autostop = resources.autostop or spec.resources.autostop
     # One-time spot instances cannot be stopped, only terminated.
     terminate = picked.use_spot or (autostop is not None and autostop.down)
@@ -129,7 +133,7 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
                 "styx:cluster": cluster,
                 "styx:node": node,
                 "styx:rank": str(rank),
-                "styx:spec-hash": spec.fingerprint(),
+                "styx:spec-hash": spec_hash,
                 "styx:ssh-user": settings.ssh_user,
             },
         }
@@ -148,7 +152,7 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
         resources=tuple(decls),
         nodes=tuple(nodes),
         fields=node_fields(spec),
-        spec_hash=spec.fingerprint(),
+        spec_hash=spec_hash,
         hourly_cost=round(picked.hourly * spec.num_nodes, 6),
         warnings=tuple(_warnings(spec, settings, picked, autostop)),
         autostop=autostop.to_dict() if autostop is not None else None,
@@ -157,7 +161,7 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
 
 def _network(decls: list[ResourceDecl], named: Callable[[str], str], settings: AwsSettings,
              offering: InstanceOffering, resources: Resources
-             ) -> tuple[Any, Any, tuple[str, ...]]:
+             ) -> tuple[Value, Value, tuple[str, ...]]:
     """Append the network (unless the stack names one): VPC id, subnet id, what nodes wait on."""
     if settings.vpc_id is not None and settings.subnet_id is not None:
         return settings.vpc_id, settings.subnet_id, ()
@@ -203,7 +207,7 @@ def _cidr_args(cidrs: tuple[str, ...]) -> dict[str, list[str]]:
     return out
 
 
-def _security_group(named: Callable[[str], str], vpc_id: Any, settings: AwsSettings,
+def _security_group(named: Callable[[str], str], vpc_id: Value, settings: AwsSettings,
                     resources: Resources) -> ResourceDecl:
     ingress: list[dict[str, Any]] = [
         {"description": "SSH", "protocol": "tcp", "from_port": SSH_PORT, "to_port": SSH_PORT,
@@ -226,7 +230,7 @@ def _security_group(named: Callable[[str], str], vpc_id: Any, settings: AwsSetti
 
 
 def _image(decls: list[ResourceDecl], named: Callable[[str], str], offering: InstanceOffering,
-           resources: Resources) -> Any:
+           resources: Resources) -> Value:
     """The AMI: the task's image_id (one, or per region), else a lookup of a stock image."""
     image = resources.image_id
     if isinstance(image, Mapping):

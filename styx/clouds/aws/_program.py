@@ -34,7 +34,7 @@ from styx.clouds.local.provider import LocalKeyPair, LocalKeyPairArgs
 from styx.compile import ResourceDecl, ResourceGraph
 from styx.errors import CloudError
 
-__all__ = ["build_program"]
+__all__ = ["IGNORE_CHANGES", "build_program"]
 
 # Resource kinds and their pulumi-aws classes.
 _RESOURCES: Final[Mapping[str, Callable[..., pulumi.CustomResource]]] = {
@@ -65,6 +65,11 @@ _NESTED: Final[Mapping[tuple[str, str], Callable[..., Any]]] = {
 
 # Blocks that are plain maps of strings, never Args classes.
 _MAPS: Final = frozenset({"tags", "default_tags.tags"})
+
+# User data seeds the first boot only (autostop settings included); later changes reach the
+# node through the playbooks. Left to the engine, a change would stop and start the instance,
+# and a one-time spot instance cannot be stopped at all.
+IGNORE_CHANGES: Final[Mapping[str, list[str]]] = {KIND_INSTANCE: ["user_data"]}
 
 
 class _Declared:
@@ -126,7 +131,8 @@ def _declare(decl: ResourceDecl, declared: _Declared, provider: pulumi.ProviderR
     constructor = _RESOURCES.get(decl.kind)
     if constructor is None:
         raise CloudError(f"the AWS program cannot declare {decl.kind!r}", cloud="aws")
-    opts = pulumi.ResourceOptions(provider=provider, depends_on=depends)
+    opts = pulumi.ResourceOptions(provider=provider, depends_on=depends,
+                                  ignore_changes=IGNORE_CHANGES.get(decl.kind))
     declared.resources[decl.name] = constructor(decl.name, **args, opts=opts)
 
 

@@ -38,6 +38,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     created: list[Created] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    monitor: Any = None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.created.append(Created(args.typ, args.name, dict(args.inputs), args.provider))
@@ -76,9 +77,24 @@ class Run:
     exports: dict[str, Any]
 
 
+class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):  # type: ignore[misc]
+    """Also keeps the resource options the mocks do not see (ignoreChanges), by name."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.ignore_changes: dict[str, list[str]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # gRPC names it so
+        self.ignore_changes[request.name] = list(request.ignoreChanges)
+        return super().RegisterResource(request)
+
+
 def run_program(graph: ResourceGraph, monkeypatch: pytest.MonkeyPatch) -> Run:
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="styx", stack=graph.cluster, preview=False)
+    monitor = RecordingMonitor(mocks)
+    mocks.monitor = monitor
+    pulumi.runtime.set_mocks(mocks, project="styx", stack=graph.cluster, preview=False,
+                             monitor=monitor)
     exported: dict[str, Any] = {}
     monkeypatch.setattr(pulumi, "export", lambda name, value: exported.__setitem__(name, value))
     program = build_program(graph)
@@ -174,6 +190,9 @@ def test_instances_and_the_image_lookup(gpu_graph: ResourceGraph,
         assert args["tags"]["styx:spec-hash"] == gpu_graph.spec_hash
         assert f"STYX_NODE_RANK={rank}" in args["userData"]
         assert "instanceMarketOptions" not in args
+        # First-boot settings never restart a running node (see _program.IGNORE_CHANGES).
+        assert run.mocks.monitor.ignore_changes[created.name] == ["userData"]
+    assert run.mocks.monitor.ignore_changes["gpu-vpc"] == []
 
 
 def test_spot_market_options_reach_pulumi_aws(task: Callable[[str], Spec], styx_home: Path,
