@@ -1,0 +1,244 @@
+"""Run one playbook with ansible-runner: a private data dir per run, events out, nothing left over.
+
+The run's folder holds the inventory, known_hosts, vars, ansible.cfg, Ansible's own home and
+temp dirs and the SSH control sockets, so nothing lands in the user's home, and the SSH
+masters Ansible leaves behind are closed before we return.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as random
+import shlex
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ansible_runner import Runner, RunnerConfig
+
+from styx._resources import data_path
+from styx.errors import NodeError
+from styx.nodes._inventory import HostEntry, render_inventory, render_known_hosts, render_vars
+from styx.nodes._model import ClusterAccess
+from styx.nodes._secrets import secret_fifo
+from styx.nodes._ssh import close_masters, ssh_options
+
+__all__ = ["AnsibleEvent", "PlaybookRun", "RunnerOutcome", "new_run_dir", "run_playbook"]
+
+# Unix socket paths hold 108 bytes; ssh adds a 10-character hash and, while binding, a
+# 17-character temporary suffix. Longer control folders get no connection sharing at all.
+_MAX_CONTROL_DIR = 108 - 1 - 11 - 17 - 2
+# What ansible-playbook needs from our environment; the rest (cloud credentials, a secret
+# the user exported) stays out, since ansible-runner writes the environment to its artifacts.
+_KEEP_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
+_KEEP_PREFIXES = ("ANSIBLE_", "RUNNER_", "AWX_", "ORIGINAL_STDOUT_CALLBACK")
+_KEEP_RUNS = 20
+
+
+@dataclass(frozen=True)
+class AnsibleEvent:
+    """One ansible-runner event, reduced to what Styx reads."""
+
+    kind: str
+    host: str | None
+    task: str | None
+    result: Mapping[str, Any]
+    ignore_errors: bool = False
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> AnsibleEvent:
+        data = raw.get("event_data") or {}
+        result = data.get("res")
+        return cls(
+            kind=str(raw.get("event", "")),
+            host=data.get("host") or data.get("remote_addr"),
+            task=data.get("task"),
+            result=result if isinstance(result, Mapping) else {},
+            ignore_errors=bool(data.get("ignore_errors")),
+        )
+
+
+@dataclass(frozen=True)
+class PlaybookRun:
+    """Everything one playbook run needs. `secret_exports` travel only through a FIFO."""
+
+    playbook: str
+    cluster: ClusterAccess
+    run_dir: Path
+    hosts: tuple[HostEntry, ...]
+    variables: Mapping[str, Any]
+    secret_exports: str = ""
+
+
+@dataclass(frozen=True)
+class RunnerOutcome:
+    """How ansible-playbook ended (per-node results come from the events)."""
+
+    status: str
+    rc: int
+    run_dir: Path
+
+
+def new_run_dir(cluster: ClusterAccess, kind: str, run_id: str | None = None) -> tuple[str, Path]:
+    """A fresh run id and its private data dir under the stack's folder.
+
+    Only the newest run folders are kept (logs, under state_dir/logs, are all kept).
+    """
+    run_id = run_id or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{random.token_hex(3)}"
+    runs = cluster.state_dir / "runs"
+    run_dir = runs / run_id
+    if run_dir.exists():
+        raise NodeError(f"run {run_id} already exists on cluster {cluster.cluster}")
+    run_dir.mkdir(parents=True, mode=0o700)
+    older = sorted(
+        (p for p in runs.iterdir() if p != run_dir and p.is_dir()), key=lambda p: p.stat().st_mtime
+    )
+    for stale in older[: max(0, len(older) - (_KEEP_RUNS - 1))]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return run_id, run_dir
+
+
+def known_hosts_path(run_dir: Path) -> Path:
+    return run_dir / "known_hosts"
+
+
+def _ansible_bin() -> Path:
+    # The ansible installed beside this Python, even when its bin folder is not on PATH.
+    here = Path(sys.executable).parent / "ansible-playbook"
+    if here.exists():
+        return here.parent
+    found = shutil.which("ansible-playbook")
+    if found is None:
+        raise NodeError("ansible-playbook is not installed (pip install ansible-core)")
+    return Path(found).parent
+
+
+def _ansible_cfg(run: PlaybookRun, control_dir: Path | None) -> str:
+    known_hosts = known_hosts_path(run.run_dir)
+    ssh_args = " ".join(
+        f"'{arg}'" if " " in arg else arg for arg in ssh_options(run.cluster, known_hosts)
+    )
+    if control_dir is not None:
+        sharing = "-o ControlMaster=auto -o ControlPersist=60s"
+        control = f"control_path_dir = {control_dir}\n"
+    else:
+        sharing = "-o ControlMaster=no -o ControlPath=none"
+        control = ""
+    ansible_home = run.run_dir / "ansible"
+    return (
+        "# Ansible settings for one Styx run; nothing is read from ~ or from /etc/ansible.\n"
+        "[defaults]\n"
+        f"home = {ansible_home}\n"
+        f"local_tmp = {ansible_home / 'tmp'}\n"
+        "host_key_checking = True\n"
+        "retry_files_enabled = False\n"
+        "interpreter_python = auto_silent\n"
+        "gathering = explicit\n"
+        f"forks = {max(1, len(run.hosts))}\n"
+        "timeout = 30\n"
+        "nocows = True\n"
+        "\n[ssh_connection]\n"
+        # Pipelining sends modules over ssh's stdin, piped transfers over `dd`: no sftp needed.
+        "pipelining = True\n"
+        "transfer_method = piped\n"
+        f"ssh_args = {ssh_args} {sharing}\n"
+        f"{control}"
+    )
+
+
+def _environment(
+    config_env: Mapping[str, str], ours: Mapping[str, str], hidden: list[str]
+) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in config_env.items()
+        if key in _KEEP_ENV or key.startswith(_KEEP_PREFIXES) or key in ours
+    }
+    # An inherited ANSIBLE_* setting (say, host key checking off) must not override ours.
+    for key in list(env):
+        if key.startswith("ANSIBLE_") and key not in ours and os.environ.get(key) == env[key]:
+            del env[key]
+    env.update(ours)
+    return {k: v for k, v in env.items() if not any(h and h in v for h in hidden)}
+
+
+def run_playbook(
+    run: PlaybookRun,
+    on_event: Callable[[AnsibleEvent], None],
+    hidden_values: list[str],
+) -> RunnerOutcome:
+    """Run `playbooks/<run.playbook>` on the cluster; every event goes to on_event.
+
+    hidden_values are secret values: no environment variable holding one reaches the run.
+    """
+    run_dir = run.run_dir
+    known_hosts_path(run_dir).write_text(render_known_hosts(run.cluster), encoding="utf-8")
+    inventory = run_dir / "inventory.yml"
+    inventory.write_text(render_inventory(run.cluster, list(run.hosts)), encoding="utf-8")
+    control_dir: Path | None = None
+    if len(str(run_dir / "cp")) <= _MAX_CONTROL_DIR:
+        control_dir = run_dir / "cp"
+        control_dir.mkdir(mode=0o700, exist_ok=True)
+    (run_dir / "ansible" / "tmp").mkdir(parents=True, exist_ok=True)
+    config = run_dir / "ansible.cfg"
+    config.write_text(_ansible_cfg(run, control_dir), encoding="utf-8")
+    bin_dir = _ansible_bin()
+
+    def handle(raw: dict[str, Any]) -> bool:
+        on_event(AnsibleEvent.of(raw))
+        return True  # keep the event in the run's artifacts (no_log tasks are censored there)
+
+    try:
+        with secret_fifo(run_dir, run.secret_exports) as fifo:
+            variables = {**run.variables, "styx_secrets_fifo": str(fifo) if fifo else ""}
+            vars_file = run_dir / "vars.yml"
+            vars_file.write_text(render_vars(variables), encoding="utf-8")
+            ours = {
+                "ANSIBLE_CONFIG": str(config),
+                "ANSIBLE_HOST_KEY_CHECKING": "True",
+                "ANSIBLE_NOCOLOR": "1",
+                "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            }
+            rc = RunnerConfig(
+                private_data_dir=str(run_dir),
+                playbook=str(data_path("playbooks", run.playbook)),
+                inventory=str(inventory),
+                envvars=ours,
+                cmdline=f"-e {shlex.quote(f'@{vars_file}')}",
+                forks=max(1, len(run.hosts)),
+                quiet=True,
+                suppress_env_files=True,
+                # Facts stay in memory: a cached fact file could hold what set_fact received.
+                fact_cache_type="memory",
+                ident="ansible",
+            )
+            rc.prepare()
+            rc.env = _environment(rc.env, ours, hidden_values)
+            runner = Runner(config=rc, event_handler=handle)
+            status, code = runner.run()
+    finally:
+        if control_dir is not None:
+            close_masters(control_dir)
+            _kill_leftover_masters(control_dir)
+            shutil.rmtree(control_dir, ignore_errors=True)
+    return RunnerOutcome(
+        status=str(status), rc=int(code if code is not None else 1), run_dir=run_dir
+    )
+
+
+def _kill_leftover_masters(control_dir: Path) -> None:
+    """Belt and braces after `ssh -O exit`: no ssh naming our control folder may survive."""
+    needle = str(control_dir).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGTERM)
+        except (OSError, ProcessLookupError):
+            continue

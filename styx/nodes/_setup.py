@@ -1,0 +1,174 @@
+"""Set a cluster's nodes up with playbooks/setup.yml, skipping nodes whose setup is current."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from styx.nodes._digest import make_bundle, setup_digest, sync_script
+from styx.nodes._env import check_names, setup_environment
+from styx.nodes._inventory import HostEntry
+from styx.nodes._model import (
+    ClusterAccess,
+    NodeSetupResult,
+    NodeWork,
+    PlaybookResult,
+    ProgressEvent,
+    SetupStatus,
+    reveal,
+)
+from styx.nodes._runner import (
+    AnsibleEvent,
+    PlaybookRun,
+    known_hosts_path,
+    new_run_dir,
+    run_playbook,
+)
+from styx.nodes._secrets import export_lines
+from styx.nodes._stream import NodeStreams, progress_of, result_message
+
+__all__ = ["recorded_setup_digests", "run_setup"]
+
+_DECIDE = "Decide whether setup must run"
+_RUN = "Run setup"
+_CHECK = "Check the setup exit code"
+
+
+def _digest_dir(cluster: ClusterAccess) -> Path:
+    return cluster.state_dir / "setup"
+
+
+def recorded_setup_digests(state_dir: Path) -> dict[str, str]:
+    """Per node, the digest of the last setup that succeeded there (as far as Styx saw)."""
+    folder = state_dir / "setup"
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p.read_text(encoding="ascii").strip() for p in sorted(folder.glob("*.digest"))}
+
+
+class _Tracker:
+    """Reads the setup's per-node outcome out of the playbook's events."""
+
+    def __init__(self, streams: NodeStreams, cluster: ClusterAccess,
+                 on_event: Callable[[ProgressEvent], None]) -> None:  # fmt: skip
+        self.streams = streams
+        self.cluster = cluster
+        self.on_event = on_event
+        self.needed: dict[str, bool] = {}
+        self.ran: set[str] = set()
+        self.finished: set[str] = set()
+        self.failed: dict[str, tuple[str, str]] = {}
+        self.unreachable: dict[str, str] = {}
+
+    def __call__(self, event: AnsibleEvent) -> None:
+        progress = progress_of(event)
+        if progress is not None:
+            self.on_event(progress)
+        host, task = event.host, event.task
+        if host is None:
+            return
+        if event.kind == "runner_on_start" and task == _RUN:
+            self.streams.start(self.cluster.node(host))
+        elif event.kind == "runner_on_ok" and task == _DECIDE:
+            facts = event.result.get("ansible_facts") or {}
+            self.needed[host] = str(facts.get("styx_setup_needed", True)).strip() != "False"
+        if task == _RUN and event.kind in ("runner_on_ok", "runner_on_failed"):
+            self.finished.add(host)
+        if event.kind == "runner_on_ok" and task == _RUN:
+            self.ran.add(host)
+        elif event.kind == "runner_on_failed" and not event.ignore_errors and task:
+            # The check task only turns Run setup's (hidden) exit code into a message.
+            self.failed[host] = (_RUN if task == _CHECK else task, result_message(event.result))
+        elif event.kind == "runner_on_unreachable":
+            self.unreachable[host] = result_message(event.result)
+
+
+def run_setup(
+    cluster: ClusterAccess,
+    work: NodeWork,
+    on_event: Callable[[ProgressEvent], None],
+    *,
+    force: bool = False,
+) -> PlaybookResult:
+    """Sync workdir and file mounts and run setup on every node whose setup digest changed.
+
+    Setup's output streams to on_event as "output" events, node by node; every node's log is
+    kept under state_dir/logs/<run id>/. With force, setup runs on every node regardless.
+    """
+    check_names(list(work.envs), "env")
+    check_names(list(work.secrets), "secret")
+    digest = setup_digest(work)
+    run_id, run_dir = new_run_dir(cluster, "setup")
+    secrets = {name: reveal(value) for name, value in work.secrets.items()}
+    bundle, sync = "", ""
+    if work.workdir is not None or work.file_mounts:
+        bundle_path = run_dir / "bundle.tar.gz"
+        mounts = make_bundle(work, bundle_path)
+        bundle, sync = str(bundle_path), sync_script(work.workdir is not None, mounts)
+    variables: dict[str, Any] = {
+        "styx_run_id": run_id,
+        "styx_setup_digest": digest,
+        "styx_force": force,
+        "styx_setup": work.setup or "",
+        "styx_bundle": bundle,
+        "styx_sync": sync,
+        "styx_cwd": "sky_workdir" if work.workdir is not None else "",
+    }
+    hosts = tuple(
+        HostEntry.of(node, setup_environment(cluster, node, work.envs, work.task_id))
+        for node in cluster.nodes
+    )
+    streams = NodeStreams(
+        cluster,
+        known_hosts_path(run_dir),
+        f".styx/setup/{run_id}",
+        cluster.state_dir / "logs" / run_id,
+        lambda node, line: on_event(
+            ProgressEvent(node=node, task=_RUN, status="output", message=line)
+        ),
+    )
+    tracker = _Tracker(streams, cluster, on_event)
+    run = PlaybookRun("setup.yml", cluster, run_dir, hosts, variables, export_lines(secrets))
+    try:
+        run_playbook(run, tracker, list(secrets.values()))
+    finally:
+        whole = streams.finish(tracker.finished)
+        for archive in run_dir.glob("*.tar.gz"):
+            archive.unlink()
+    results = []
+    for node in cluster.nodes:
+        name = node.name
+        status: SetupStatus
+        failed_task = message = None
+        log = None
+        if name in tracker.unreachable:
+            status, message = "unreachable", tracker.unreachable[name]
+        elif name in tracker.failed:
+            status = "failed"
+            failed_task, message = tracker.failed[name]
+        elif not tracker.needed.get(name, True):
+            status = "unchanged"
+        elif name in tracker.ran:
+            status = "ran"
+        else:
+            status, message = "failed", "setup did not finish"
+        if name in whole or (status == "failed" and failed_task == _RUN):
+            log = streams.complete_log(node, whole.get(name, False))
+        if status == "ran":
+            folder = _digest_dir(cluster)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.digest").write_text(digest + "\n", encoding="ascii")
+        results.append(
+            NodeSetupResult(
+                node=name,
+                status=status,
+                failed_task=failed_task,
+                message=message,
+                log_path=log.path if log else None,
+                last_lines=log.last_lines if log and status == "failed" else (),
+            )
+        )
+    shutil.rmtree(run_dir / "ansible" / "tmp", ignore_errors=True)
+    return PlaybookResult(run_id=run_id, digest=digest, nodes=tuple(results), private_dir=run_dir)

@@ -1,0 +1,328 @@
+"""Setup and jobs for real: a two-node local cluster, ansible-runner, sshd, host keys checked.
+
+One cluster serves the whole module (nodes start in well under a second, but each test's
+playbooks are what take time). Its STYX_HOME is short on purpose, so Ansible's SSH
+connection sharing is on and its masters must be closed by Styx.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from styx.clouds.local import LocalClusterPaths, node_address, node_name
+from styx.clouds.local.provider import (
+    LocalKeyPairProvider,
+    LocalNetworkProvider,
+    LocalNodeProvider,
+)
+from styx.errors import NodeError
+from styx.nodes import (
+    ClusterAccess,
+    NodeWork,
+    ProgressEvent,
+    recorded_setup_digests,
+    run_job,
+    run_setup,
+    setup_digest,
+)
+
+pytestmark = pytest.mark.integration
+
+SECRET = "pa55-w0rd-that-must-not-land-on-disk"
+
+
+@dataclass
+class Cluster:
+    home: Path
+    fake_user_home: Path
+    paths: LocalClusterPaths
+    access: ClusterAccess
+    nodes: list[dict[str, Any]]
+
+    def node_home(self, rank: int) -> Path:
+        return self.paths.node_root(rank) / "home"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    home = Path(tempfile.mkdtemp(prefix="styx-"))
+    # Ansible on the controller side must not touch $HOME either: point it at an empty folder.
+    fake_user_home = home.parent / (home.name + "-user-home")
+    fake_user_home.mkdir()
+    paths = LocalClusterPaths(home=home, cluster="ans")
+    net = LocalNetworkProvider().create({"cluster": "ans", "registry": str(paths.registry)}).outs
+    keys = LocalKeyPairProvider().create({"cluster": "ans", "key_dir": str(paths.key_dir)}).outs
+    assert net is not None and keys is not None
+    nodes: list[dict[str, Any]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STYX_HOME", str(home))
+        patch.setenv("HOME", str(fake_user_home))
+        try:
+            for rank in range(2):
+                outs = (
+                    LocalNodeProvider()
+                    .create(
+                        {
+                            "cluster": "ans",
+                            "name": node_name(rank),
+                            "rank": rank,
+                            "address": node_address(net["cidr"], rank),
+                            "port": 2222,
+                            "user": getpass.getuser(),
+                            "root": str(paths.node_root(rank)),
+                            "authorized_key": keys["public_key"],
+                            "state": "running",
+                        }
+                    )
+                    .outs
+                )
+                assert outs is not None
+                nodes.append(outs)
+            access = ClusterAccess.from_outputs(
+                "ans", nodes, Path(keys["private_key_path"]), home / "stacks" / "proj" / "dev"
+            )
+            yield Cluster(home, fake_user_home, paths, access, nodes)
+        finally:
+            for node in nodes:
+                LocalNodeProvider().delete("", node)
+            LocalKeyPairProvider().delete("", keys)
+            LocalNetworkProvider().delete("", net)
+            shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(fake_user_home, ignore_errors=True)
+
+
+def ssh_processes(cluster: Cluster) -> list[str]:
+    """ssh clients still running for this cluster (its key or its STYX_HOME in the command)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and Path(argv[0].decode(errors="replace")).name == "ssh":
+            line = b" ".join(argv).decode(errors="replace")
+            if str(cluster.home) in line:
+                found.append(line)
+    return found
+
+
+def files_containing(root: Path, needle: bytes) -> list[Path]:
+    hits = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            try:
+                if needle in path.read_bytes():
+                    hits.append(path)
+            except OSError:
+                continue
+    return hits
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "train.py").write_text("print('training')\n")
+    (root / "pkg" / "mod.txt").write_text("module\n")
+    return root
+
+
+def test_setup_syncs_runs_and_then_skips_until_something_changes(
+    cluster: Cluster, workdir: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "shard.bin").write_bytes(b"\x00\x01")
+    config = tmp_path / "config.yaml"
+    config.write_text("lr: 0.1\n")
+    work = NodeWork(
+        task_id="task-setup",
+        envs={"MODE": "{{ not a template }}"},
+        secrets={"API_TOKEN": SECRET},
+        file_mounts={"~/data": str(data), "~/conf/config.yaml": str(config)},
+        workdir=workdir,
+        setup=(
+            'echo "setup on $SKYPILOT_SETUP_NODE_RANK of $SKYPILOT_NUM_NODES in $(pwd)"\n'
+            'echo "mode=$MODE token_len=${#API_TOKEN}"\n'
+            "ls ~/data ~/conf\n"
+            "touch ~/setup-was-here\n"
+        ),
+    )
+    events: list[ProgressEvent] = []
+    result = run_setup(cluster.access, work, events.append)
+    assert result.ok, result
+    assert [n.status for n in result.nodes] == ["ran", "ran"]
+    assert result.digest == setup_digest(work)
+    for rank in range(2):
+        home = cluster.node_home(rank)
+        assert (home / "sky_workdir" / "pkg" / "mod.txt").read_text() == "module\n"
+        assert (home / "data" / "shard.bin").read_bytes() == b"\x00\x01"
+        assert (home / "conf" / "config.yaml").read_text() == "lr: 0.1\n"
+        assert (home / "setup-was-here").exists()
+        output = [e.message for e in events if e.status == "output" and e.node == node_name(rank)]
+        assert output[0] == f"setup on {rank} of 2 in {home / 'sky_workdir'}"
+        assert output[1] == f"mode={{{{ not a template }}}} token_len={len(SECRET)}"
+        log = result.nodes[rank].log_path
+        assert log is not None and log.read_text().splitlines()[:2] == output[:2]
+    assert recorded_setup_digests(cluster.access.state_dir) == {
+        "head": result.digest,
+        "worker1": result.digest,
+    }
+
+    started = time.monotonic()
+    again = run_setup(cluster.access, work, lambda e: None)
+    assert [n.status for n in again.nodes] == ["unchanged", "unchanged"]
+    assert time.monotonic() - started < 20
+
+    changed = NodeWork(**{**work.__dict__, "envs": {"MODE": "other"}})
+    assert [n.status for n in run_setup(cluster.access, changed, lambda e: None).nodes] == [
+        "ran",
+        "ran",
+    ]
+    forced = run_setup(cluster.access, changed, lambda e: None, force=True)
+    assert [n.status for n in forced.nodes] == ["ran", "ran"]
+
+    assert files_containing(cluster.home, SECRET.encode()) == []
+    assert ssh_processes(cluster) == []
+
+
+def test_failing_setup_names_the_node_and_its_last_lines(cluster: Cluster) -> None:
+    work = NodeWork(
+        task_id="task-bad-setup",
+        setup=(
+            'echo "preparing $SKYPILOT_SETUP_NODE_RANK"\n'
+            'if [ "$SKYPILOT_SETUP_NODE_RANK" = 1 ]; then echo "disk full" >&2; exit 7; fi\n'
+        ),
+    )
+    result = run_setup(cluster.access, work, lambda e: None)
+    head, worker = result.nodes
+    assert head.status == "ran"
+    assert (worker.status, worker.failed_task) == ("failed", "Run setup")
+    assert worker.message == "setup exited with code 7"
+    assert worker.last_lines == ("preparing 1", "disk full")
+    with pytest.raises(NodeError) as err:
+        result.raise_for_failure()
+    assert err.value.node == "worker1"
+    assert "setup failed on worker1 in task 'Run setup': setup exited with code 7" in str(err.value)
+    assert "  disk full" in str(err.value)
+    # A failed setup is not recorded: the next run tries again on that node only.
+    retry = run_setup(cluster.access, work, lambda e: None)
+    assert [n.status for n in retry.nodes] == ["unchanged", "failed"]
+
+
+def test_job_runs_everywhere_at_once_and_streams(cluster: Cluster) -> None:
+    work = NodeWork(
+        task_id="task-job",
+        envs={"GREETING": "hi"},
+        secrets={"API_TOKEN": SECRET},
+        run=(
+            'echo "rank=$SKYPILOT_NODE_RANK of $SKYPILOT_NUM_NODES"\n'
+            'echo "ips=$(echo "$SKYPILOT_NODE_IPS" | paste -sd,)"\n'
+            'echo "home=$HOME styx_rank=$STYX_NODE_RANK task=$SKYPILOT_TASK_ID"\n'
+            # The script must not hold the secret either: compare digests.
+            'echo "token=$(printf %s "$API_TOKEN" | sha256sum | cut -c1-16)"\n'
+            'echo "$GREETING from $(hostname -s 2>/dev/null || echo node)" > ~/job-out.txt\n'
+            "sleep 2\n"
+            "echo done\n"
+        ),
+    )
+    arrivals: dict[tuple[str, str], float] = {}
+
+    def on_output(node: str, line: str) -> None:
+        arrivals[(node, line.split("=")[0])] = time.monotonic()
+
+    result = run_job(cluster.access, work, on_output)
+    finished = time.monotonic()
+    assert result.ok, result
+    assert [(n.node, n.exit_code) for n in result.nodes] == [("head", 0), ("worker1", 0)]
+    ips = ",".join(n.address for n in cluster.access.nodes)
+    for rank, node in enumerate(result.nodes):
+        lines = node.log_path.read_text().splitlines()
+        assert (
+            node.log_path == cluster.access.state_dir / "logs" / result.job_id / f"{node.node}.log"
+        )
+        assert lines == [
+            f"rank={rank} of 2",
+            f"ips={ips}",
+            f"home={cluster.node_home(rank)} styx_rank={rank} task=task-job",
+            f"token={hashlib.sha256(SECRET.encode()).hexdigest()[:16]}",
+            "done",
+        ]
+        assert (cluster.node_home(rank) / "job-out.txt").read_text().startswith("hi from")
+        # Streamed: the first line arrived while the job still had seconds to sleep.
+        assert finished - arrivals[(node.node, "rank")] > 1.5
+    assert files_containing(cluster.home, SECRET.encode()) == []
+    assert ssh_processes(cluster) == []
+    assert list(cluster.fake_user_home.iterdir()) == []
+
+
+def test_failing_job_reports_each_node(cluster: Cluster) -> None:
+    work = NodeWork(
+        task_id="task-fail",
+        run=(
+            'for i in 1 2 3; do echo "step $i on $SKYPILOT_NODE_RANK"; done\n'
+            'if [ "$SKYPILOT_NODE_RANK" = 1 ]; then\n'
+            '  echo "CUDA error: out of memory" >&2; exit 3\n'
+            "fi\n"
+        ),
+    )
+    result = run_job(cluster.access, work, lambda node, line: None, job_id="job-fails-1")
+    assert result.job_id == "job-fails-1"
+    assert not result.ok and result.exit_code == 3
+    head, worker = result.nodes
+    assert (head.exit_code, head.last_lines) == (0, ())
+    assert worker.exit_code == 3
+    assert worker.last_lines[-2:] == ("step 3 on 1", "CUDA error: out of memory")
+    with pytest.raises(NodeError) as err:
+        result.raise_for_failure()
+    assert err.value.node == "worker1"
+    assert str(err.value).startswith("job job-fails-1 failed on worker1 (exit code 3)")
+    assert "  CUDA error: out of memory" in str(err.value)
+    with pytest.raises(NodeError, match="already ran"):
+        run_job(cluster.access, work, lambda node, line: None, job_id="job-fails-1")
+
+
+def test_a_stopped_node_is_reported_not_hung_on(cluster: Cluster) -> None:
+    provider = LocalNodeProvider()
+    worker = cluster.nodes[1]
+    wanted = {k: v for k, v in worker.items() if k in LocalNodeProvider._INPUTS}
+    provider.update("ans/worker1", worker, {**wanted, "state": "stopped"})
+    try:
+        result = run_job(
+            cluster.access, NodeWork(task_id="t", run="echo alive"), lambda node, line: None
+        )
+        head, stopped = result.nodes
+        assert (head.exit_code, head.log_path.read_text()) == (0, "alive\n")
+        assert stopped.exit_code is None
+        assert stopped.error is not None and stopped.error.startswith("unreachable")
+        assert ssh_processes(cluster) == []
+    finally:
+        outs = provider.update("ans/worker1", {**worker, "state": "stopped"}, wanted).outs
+        assert outs is not None and outs["state"] == "running"
+
+
+def test_nothing_is_written_to_the_real_home(cluster: Cluster) -> None:
+    # Ansible expands ~ from the passwd file; a leak would show up in the user's real home.
+    real_home = Path(os.path.expanduser(f"~{getpass.getuser()}"))
+    before = {p.name for p in real_home.iterdir()}
+    tmp = real_home / ".ansible" / "tmp"
+    tmp_mtime = tmp.stat().st_mtime if tmp.exists() else None
+    run_job(cluster.access, NodeWork(task_id="t", run="echo x > ~/x.txt"), lambda node, line: None)
+    run_setup(cluster.access, NodeWork(task_id="t", setup="true", file_mounts={}), lambda e: None)
+    assert {p.name for p in real_home.iterdir()} - before == set()
+    assert (tmp.stat().st_mtime if tmp.exists() else None) == tmp_mtime
+    assert not (real_home / "x.txt").exists()
+    assert (cluster.node_home(0) / "x.txt").read_text() == "x\n"
