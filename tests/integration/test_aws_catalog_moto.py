@@ -1,8 +1,8 @@
 """`styx catalog refresh` against moto's server: specs and zones rebuilt from EC2's API.
 
 moto stands in for EC2 (DescribeInstanceTypes, DescribeInstanceTypeOfferings,
-DescribeSpotPriceHistory); it has no Price List API, so on-demand prices are kept from the
-shipped catalog and the command says so. Nothing here talks to AWS.
+DescribeSpotPriceHistory, GetConsoleOutput); it has no Price List API, so on-demand prices
+are kept from the shipped catalog and the command says so. Nothing here talks to AWS.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from styx.cli import main
-from styx.clouds.aws import load_catalog, shipped_catalog_path
+from styx.clouds.aws import fetch_host_keys, load_catalog, shipped_catalog_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -33,12 +33,12 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def moto_url(tmp_path: Path) -> Iterator[str]:
-    """moto's server on a free loopback port, stopped (and reaped) after the test."""
+@pytest.fixture(scope="module")
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server on a free loopback port, stopped (and reaped) after the module."""
     port = _free_port()
     # Its request log goes to a file: a pipe nobody reads would fill and stall the server.
-    log_path = tmp_path / "moto.log"
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -111,3 +111,14 @@ def test_refresh_rebuilds_specs_from_moto(moto_url: str, fake_credentials: None,
     # Types the shipped catalog never priced have no on-demand price: not choosable on-demand.
     unpriced = [o for o in catalog.offerings if o.price is None]
     assert unpriced and all(shipped.find(o.instance_type, o.region) is None for o in unpriced)
+
+
+def test_console_output_is_read_and_decoded(moto_url: str, fake_credentials: None) -> None:
+    import boto3
+
+    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=moto_url)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                 InstanceType="t3.micro")["Instances"][0]["InstanceId"]
+    # moto's canned console is a kernel log with no host keys: read, decoded, none found.
+    assert fetch_host_keys(instance, "us-east-1", endpoint_url=moto_url) == ()

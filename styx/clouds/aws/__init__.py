@@ -26,7 +26,11 @@ from styx.clouds.aws._catalog import (
     user_catalog_path,
 )
 from styx.clouds.aws._graph import DEFAULT_DISK_GB, choose_for_spec, compile_aws
-from styx.clouds.aws._hostkeys import fetch_host_keys, host_keys_from_console
+from styx.clouds.aws._hostkeys import (
+    fetch_host_keys,
+    host_keys_from_console,
+    wait_for_host_keys,
+)
 from styx.clouds.aws._optimizer import CandidateRow, Choice, choose_instance
 from styx.clouds.aws._refresh import (
     DEFAULT_REGIONS,
@@ -62,6 +66,7 @@ __all__ = [
     "refresh_catalog",
     "shipped_catalog_path",
     "user_catalog_path",
+    "wait_for_host_keys",
 ]
 
 # The engine needs the provider plugin of the same version as the installed SDK package:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from typing import Final
 
 from styx.errors import CloudError
 
-__all__ = ["fetch_host_keys", "host_keys_from_console"]
+__all__ = ["fetch_host_keys", "host_keys_from_console", "wait_for_host_keys"]
 
 # Our first-boot script's block, then cloud-init's own (Ubuntu prints it by default).
 _BLOCKS: Final = (
@@ -48,3 +50,36 @@ def fetch_host_keys(instance_id: str, region: str, *,
     except botocore.exceptions.ClientError as err:
         raise CloudError(f"reading the console of {instance_id}: {err}", cloud="aws") from err
     return host_keys_from_console(str(reply.get("Output") or ""))
+
+
+def wait_for_host_keys(
+    instance_id: str,
+    region: str,
+    *,
+    timeout: float = 600.0,
+    interval: float = 10.0,
+    endpoint_url: str | None = None,
+    fetch: Callable[[str, str, str | None], tuple[str, ...]] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[str, ...]:
+    """Poll the console until the node prints its host keys; CloudError after `timeout` s.
+
+    A fresh instance prints them at the end of its first boot, a minute or two after EC2
+    reports it running. `fetch`, `sleep` and `clock` are seams for tests.
+    """
+
+    def console(instance: str, where: str, url: str | None) -> tuple[str, ...]:
+        return fetch_host_keys(instance, where, endpoint_url=url)
+
+    read = fetch or console
+    deadline = clock() + timeout
+    while True:
+        keys = read(instance_id, region, endpoint_url)
+        if keys:
+            return keys
+        if clock() >= deadline:
+            raise CloudError(f"{instance_id} printed no SSH host keys on its console in "
+                             f"{timeout:g}s; is it booting? (see its system log in the "
+                             "EC2 console)", cloud="aws")
+        sleep(interval)

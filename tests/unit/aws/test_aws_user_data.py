@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
-from styx.clouds.aws import host_keys_from_console
+from styx.clouds.aws import host_keys_from_console, wait_for_host_keys
 from styx.clouds.aws._userdata import UserData, render_user_data
+from styx.errors import CloudError
 from styx.spec import Autostop
 
 
@@ -68,3 +69,19 @@ def test_host_keys_fall_back_to_cloud_init_and_to_nothing() -> None:
     assert host_keys_from_console(cloud_init_only)[1] == (
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOLD")
     assert host_keys_from_console("booting...\n") == ()
+
+
+def test_wait_for_host_keys_polls_until_printed() -> None:
+    answers = iter([(), (), ("ssh-ed25519 AAAA",)])
+    slept: list[float] = []
+    now = iter(range(100))
+    keys = wait_for_host_keys("i-1", "us-east-1", interval=5, fetch=lambda *_: next(answers),
+                              sleep=slept.append, clock=lambda: float(next(now)))
+    assert keys == ("ssh-ed25519 AAAA",) and slept == [5, 5]
+
+
+def test_wait_for_host_keys_gives_up() -> None:
+    now = iter([0.0, 30.0, 61.0])
+    with pytest.raises(CloudError, match="i-1 printed no SSH host keys on its console in 60s"):
+        wait_for_host_keys("i-1", "us-east-1", timeout=60, fetch=lambda *_: (),
+                           sleep=lambda _s: None, clock=lambda: next(now))
