@@ -128,9 +128,9 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
             "root_block_device": _root_volume(resources),
             # IMDSv2 only: a process on the node cannot be tricked into leaking credentials.
             "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required"},
+            # styx:cluster and the labels come from the provider's default tags.
             "tags": {
                 "Name": named(node),
-                "styx:cluster": cluster,
                 "styx:node": node,
                 "styx:rank": str(rank),
                 "styx:spec-hash": spec_hash,
