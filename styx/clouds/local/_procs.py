@@ -17,6 +17,7 @@ __all__ = [
     "is_alive",
     "kill_until_gone",
     "node_processes",
+    "parse_stat",
     "process_table",
 ]
 
@@ -36,6 +37,16 @@ class ProcInfo:
     pid: int
     ppid: int
     state: str
+    tty: int  # the controlling terminal's device number, 0 for none
+
+
+def parse_stat(pid: int, raw: str) -> ProcInfo | None:
+    """ProcInfo from the text of /proc/<pid>/stat (None when it is cut short)."""
+    # The command name sits in parentheses and may itself contain spaces or parentheses.
+    rest = raw[raw.rfind(")") + 2 :].split()
+    if len(rest) < 5:
+        return None
+    return ProcInfo(pid=pid, ppid=int(rest[1]), state=rest[0], tty=int(rest[4]))
 
 
 def _read_stat(pid: int) -> ProcInfo | None:
@@ -43,11 +54,7 @@ def _read_stat(pid: int) -> ProcInfo | None:
         raw = (_PROC / str(pid) / "stat").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    # The command name sits in parentheses and may itself contain spaces or parentheses.
-    rest = raw[raw.rfind(")") + 2 :].split()
-    if len(rest) < 2:
-        return None
-    return ProcInfo(pid=pid, ppid=int(rest[1]), state=rest[0])
+    return parse_stat(pid, raw)
 
 
 def process_table() -> dict[int, ProcInfo]:
@@ -123,7 +130,13 @@ def node_processes(root: Path, server_pid: int | None) -> set[int]:
     """Every live process of the node rooted at `root`: server, sessions, jobs, their children."""
     table = process_table()
     marker = f"{MARKER}={root}".encode()
-    seeds = {pid for pid in table if _has_marker(pid, marker) or _cwd_under(pid, root)}
+    # The cwd test catches a job that cleared its environment. It skips processes with a
+    # terminal: that is the user's own shell looking around the node's folder, not a job.
+    seeds = {
+        pid
+        for pid, info in table.items()
+        if _has_marker(pid, marker) or (info.tty == 0 and _cwd_under(pid, root))
+    }
     if server_pid is not None:
         seeds.add(server_pid)
     return descendants(table, seeds) - _protected(table)
