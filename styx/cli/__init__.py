@@ -12,14 +12,31 @@ import click
 from styx.cli._app import cli
 from styx.cli.catalog import catalog_group
 from styx.cli.check import check_command
+from styx.cli.cluster import (
+    apply_command,
+    down_command,
+    exec_command,
+    launch_command,
+    plan_command,
+)
 from styx.cli.compile import compile_command
 from styx.cli.engine import engine_group
+from styx.cli.status import status_command
 from styx.cli.validate import validate_command
 from styx.errors import StyxError
 
 __all__ = ["cli", "main"]
 
 cli.add_command(catalog_group)
+for command in (
+    plan_command,
+    apply_command,
+    exec_command,
+    launch_command,
+    status_command,
+    down_command,
+):
+    cli.add_command(command)
 cli.add_command(check_command)
 cli.add_command(compile_command)
 cli.add_command(engine_group)

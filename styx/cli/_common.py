@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from styx.cli._overrides import resource_override_options
+from styx.clouds.overrides import ResourceOverrides
 from styx.errors import StyxError
 from styx.workflow import Reporter, Target, TargetOptions, resolve_target
 
-__all__ = ["resolve", "target_options", "terminal_reporter"]
+__all__ = ["TaskArgs", "target_options", "terminal_reporter"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,44 +31,61 @@ def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class TaskArgs:
+    """TASK and the options that say how to read it; resolved inside the command."""
+
+    task: Path | None
+    options: TargetOptions
+
+    def resolve(self) -> Target:
+        return resolve_target(self.task, self.options)
+
+
+_OPTIONS = (
+    click.argument("task", type=click.Path(path_type=Path), required=False),
+    click.option("--stack-file", type=click.Path(path_type=Path, dir_okay=False),
+                 help="A stack file (stacks/*.yaml): task, cloud, backend, vars."),
+    click.option("-s", "--stack", "stack_name",
+                 help="Stack (cluster) name; default: the task's name, else its file stem."),
+    click.option("--env", "envs", multiple=True, metavar="KEY=VAL",
+                 help="Set or override an env of the task (repeatable)."),
+    click.option("--env-file", type=click.Path(path_type=Path, dir_okay=False),
+                 help="Read envs from a dotenv file."),
+    click.option("--var", "variables", multiple=True, metavar="KEY=VAL",
+                 help="A jinja2 variable for a parameterised task (repeatable)."),
+)
+
+
 def target_options(func: F) -> F:
-    """TASK plus the stack and variable options, in the order `--help` shows them."""
-    decorators = [
-        click.argument("task", type=click.Path(path_type=Path), required=False),
-        click.option("--stack-file", type=click.Path(path_type=Path, dir_okay=False),
-                     help="A stack file (stacks/*.yaml): task, cloud, backend, vars."),
-        click.option("-s", "--stack", "stack_name",
-                     help="Stack (cluster) name; default: the task's name, else its file stem."),
-        click.option("--env", "envs", multiple=True, metavar="KEY=VAL",
-                     help="Set or override an env of the task (repeatable)."),
-        click.option("--env-file", type=click.Path(path_type=Path, dir_okay=False),
-                     help="Read envs from a dotenv file."),
-        click.option("--var", "variables", multiple=True, metavar="KEY=VAL",
-                     help="A jinja2 variable for a parameterised task (repeatable)."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    """TASK, the stack and variable options and SkyPilot's resource flags, as `task_args`."""
 
-
-def resolve(
-    task: Path | None,
-    stack_file: Path | None,
-    stack_name: str | None,
-    envs: tuple[str, ...],
-    env_file: Path | None,
-    variables: tuple[str, ...],
-) -> Target:
-    return resolve_target(
-        task,
-        TargetOptions(
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        task: Path | None,
+        stack_file: Path | None,
+        stack_name: str | None,
+        envs: tuple[str, ...],
+        env_file: Path | None,
+        variables: tuple[str, ...],
+        overrides: ResourceOverrides,
+        **rest: Any,
+    ) -> Any:
+        options = TargetOptions(
             stack_file=stack_file,
             stack_name=stack_name,
             env_overrides=_pairs(envs, "--env"),
             env_file=env_file,
             variables=_pairs(variables, "--var"),
-        ),
-    )
+            overrides=overrides,
+        )
+        return func(*args, task_args=TaskArgs(task, options), **rest)
+
+    decorated: Any = resource_override_options(wrapper)
+    for option in reversed(_OPTIONS):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
 
 
 def terminal_reporter(quiet: bool = False) -> Reporter:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from styx.cli._common import resolve, target_options, terminal_reporter
+from styx.cli._common import TaskArgs, target_options, terminal_reporter
+from styx.engine import StackRef
 from styx.plan import Plan, render_text
 from styx.workflow import (
+    PROJECT,
     Reporter,
     Target,
     apply_target,
@@ -32,12 +33,11 @@ def _color() -> bool:
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def plan_command(
-    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
-    env_file: Path | None, variables: tuple[str, ...], refresh: bool, detailed_exitcode: bool,
+    task_args: TaskArgs, refresh: bool, detailed_exitcode: bool,
     quiet: bool,
 ) -> None:
     """Show what `styx apply` would change, without changing anything."""
-    target = resolve(task, stack_file, stack_name, envs, env_file, variables)
+    target = task_args.resolve()
     planned = plan_target(target, refresh=refresh, reporter=terminal_reporter(quiet))
     click.echo(render_text(planned.plan, color=_color()), nl=False)
     if detailed_exitcode and (planned.plan.has_changes or planned.plan.drift):
@@ -73,11 +73,10 @@ def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter) -> bool
               help="Read the real state first, so drift is repaired.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def apply_command(
-    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
-    env_file: Path | None, variables: tuple[str, ...], yes: bool, refresh: bool, quiet: bool,
+    task_args: TaskArgs, yes: bool, refresh: bool, quiet: bool,
 ) -> None:
     """Show the plan, ask, provision the cluster, then set its nodes up."""
-    target = resolve(task, stack_file, stack_name, envs, env_file, variables)
+    target = task_args.resolve()
     if not _apply(target, yes, refresh, terminal_reporter(quiet)):
         raise click.exceptions.Exit(1)
 
@@ -93,11 +92,10 @@ def _exec(target: Target, reporter: Reporter) -> None:
 @target_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the job's output.")
 def exec_command(
-    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
-    env_file: Path | None, variables: tuple[str, ...], quiet: bool,
+    task_args: TaskArgs, quiet: bool,
 ) -> None:
     """Run the task's `run` on every node of its cluster at once."""
-    target = resolve(task, stack_file, stack_name, envs, env_file, variables)
+    target = task_args.resolve()
     _exec(target, terminal_reporter(quiet))
 
 
@@ -106,11 +104,10 @@ def exec_command(
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def launch_command(
-    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
-    env_file: Path | None, variables: tuple[str, ...], yes: bool, quiet: bool,
+    task_args: TaskArgs, yes: bool, quiet: bool,
 ) -> None:
     """Apply, then exec: SkyPilot's `sky launch` habit."""
-    target = resolve(task, stack_file, stack_name, envs, env_file, variables)
+    target = task_args.resolve()
     reporter = terminal_reporter(quiet)
     if not _apply(target, yes, True, reporter):
         raise click.exceptions.Exit(1)
@@ -122,17 +119,15 @@ def launch_command(
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before tearing down.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def down_command(
-    task: Path | None, stack_file: Path | None, stack_name: str | None, envs: tuple[str, ...],
-    env_file: Path | None, variables: tuple[str, ...], yes: bool, quiet: bool,
+    task_args: TaskArgs, yes: bool, quiet: bool,
 ) -> None:
     """Tear the cluster down (the stack and its history stay)."""
-    if task is None and stack_file is None and stack_name is not None:
-        from styx.engine import StackRef
-        from styx.workflow import PROJECT
-
-        ref = StackRef(PROJECT, stack_name)
+    options = task_args.options
+    if task_args.task is None and options.stack_file is None and options.stack_name:
+        # `styx down -s NAME`: no task needed to tear a cluster down.
+        ref = StackRef(PROJECT, options.stack_name)
     else:
-        ref = resolve(task, stack_file, stack_name, envs, env_file, variables).ref
+        ref = task_args.resolve().ref
 
     def confirm(nodes: tuple[str, ...]) -> bool:
         click.echo(f"Tearing down {ref.qualified}: {len(nodes)} node(s) {', '.join(nodes)}")

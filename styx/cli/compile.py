@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import click
 
-from styx.cli._common import resolve, target_options
-from styx.cli._overrides import resource_override_options
+from styx.cli._common import TaskArgs, target_options
 from styx.clouds.aws import AwsSettings, Choice, choose_for_spec, compile_aws
-from styx.clouds.overrides import ResourceOverrides, apply_overrides
-from styx.compile import ResourceGraph
+from styx.compile import ResourceGraph, cloud_of, compile_spec
 
 __all__ = ["compile_command", "render_graph_text"]
 
@@ -23,28 +19,23 @@ _LONG_TEXT = 3  # lines of a long string value shown before "... (N lines)"
 
 @click.command("compile")
 @target_options
-@resource_override_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text for people, json for programs.")
-def compile_command(task: Path | None, stack_file: Path | None, stack_name: str | None,
-                    envs: tuple[str, ...], env_file: Path | None, variables: tuple[str, ...],
-                    overrides: ResourceOverrides, output_format: str) -> None:
+def compile_command(task_args: TaskArgs, output_format: str) -> None:
     """Compile TASK into the resources its cloud would create, without touching the cloud.
 
     Needs no engine and no credentials. On AWS it also shows the instance types that fit
     and the one chosen (the cheapest, or the first fitting `ordered` candidate).
     """
-    target = resolve(task, stack_file, stack_name, envs, env_file, variables)
-    spec = apply_overrides(target.spec, overrides)
+    target = task_args.resolve()
+    spec = target.spec
     choice: Choice | None = None
-    if (spec.resources.cloud or "local") == "aws":
+    if cloud_of(spec) == "aws":
         settings = AwsSettings.from_stack(target.stack_file)
         choice = choose_for_spec(spec, settings)
         graph = compile_aws(spec, target.cluster, settings, choice)
     else:
-        from styx.workflow._build import compile_target
-
-        graph = compile_target(replace(target, spec=spec))
+        graph = compile_spec(spec, target.cluster, target.stack_file)
     if output_format == "json":
         data = graph.to_dict()
         data["optimizer"] = choice.to_dict() if choice is not None else None

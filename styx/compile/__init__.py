@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from styx.compile._dispatch import CLOUDS, Program, cloud_of, compile_spec, program_for
 from styx.compile._graph import (
     NodeFields,
     ResourceDecl,
@@ -13,11 +14,16 @@ from styx.compile._graph import (
 )
 
 __all__ = [
+    "CLOUDS",
     "NodeFields",
+    "Program",
     "ResourceDecl",
     "ResourceGraph",
+    "cloud_of",
+    "compile_spec",
     "node_fields",
     "node_name",
+    "program_for",
     "ref",
     "tree_digest",
 ]

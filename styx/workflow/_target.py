@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from styx.clouds.overrides import ResourceOverrides, apply_overrides
 from styx.engine import StackRef, default_backend_url
 from styx.home import styx_home
 from styx.spec import Spec, StackFile, load_stack, load_task
@@ -25,6 +26,7 @@ class TargetOptions:
     env_overrides: Mapping[str, str] = field(default_factory=dict)
     env_file: Path | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
+    overrides: ResourceOverrides | None = None  # --cloud, --gpus, --num-nodes ... win over the task
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ def resolve_target(task: Path | None, options: TargetOptions = TargetOptions()) 
         variables=options.variables,
         stack=stack_file,
     )
+    if options.overrides is not None:
+        spec = apply_overrides(spec, options.overrides)
     name = options.stack_name or (stack_file.name if stack_file else None) or _stack_name(spec)
     backend = (stack_file.backend_url if stack_file else None) or default_backend_url()
     passphrase = stack_file.passphrase_file if stack_file else None
