@@ -51,10 +51,15 @@ class StackOps:
             raise classify(err, self.stack.name) from err
 
     def version(self) -> int:
-        """The number of the stack's latest update (0 when it has none)."""
+        """The stack's version: the number of its latest update, 0 when it has none.
+
+        Pulumi Cloud numbers updates; the file and S3 backends record every update in the
+        history but leave its version at 0, so there the count of updates is the version.
+        """
         with self._classified():
-            history = self.stack.history(page_size=1, show_secrets=False)
-        return (history[0].version or 0) if history else 0
+            history = self.stack.history(show_secrets=False)
+        numbered = max((h.version or 0 for h in history), default=0)
+        return numbered or len(history)
 
     def outputs(self) -> dict[str, Any]:
         """The stack's recorded outputs, secret values left masked."""

@@ -80,7 +80,7 @@ class SetupProgress:
     def __call__(self, event: ProgressEvent) -> None:
         if event.status == "output":
             self.reporter.output(event.node or "-", event.message)
-        elif event.status != "started":
+        elif event.status not in ("started", "skipped"):
             where = f"[{event.node}] " if event.node else ""
             detail = f": {event.message}" if event.message and event.status == "failed" else ""
             self.reporter.info(f"  {where}{event.task} ... {event.status}{detail}")
