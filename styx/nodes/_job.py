@@ -49,7 +49,6 @@ class _Tracker:
         self.on_event = on_event
         self.exit_codes: dict[str, int] = {}
         self.errors: dict[str, str] = {}
-        self.finished: set[str] = set()
 
     def __call__(self, event: AnsibleEvent) -> None:
         if self.on_event is not None:
@@ -59,8 +58,6 @@ class _Tracker:
         host = event.host
         if host is None:
             return
-        if event.task == _RUN and event.kind in ("runner_on_ok", "runner_on_failed"):
-            self.finished.add(host)
         if event.kind == "runner_on_start" and event.task == _RUN:
             self.streams.start(self.cluster.node(host))
         elif event.kind == "runner_on_ok" and event.task == _EXIT:
@@ -69,7 +66,10 @@ class _Tracker:
             if text.lstrip("-").isdigit():
                 self.exit_codes[host] = int(text)
             else:
-                self.errors[host] = "the job left no exit code"
+                why = str(facts.get("styx_job_error", "")).strip().splitlines()
+                self.errors[host] = (
+                    f"could not run the job: {why[-1] if why else 'no reason given'}"
+                )
         elif event.kind == "runner_on_unreachable":
             self.errors[host] = f"unreachable: {result_message(event.result)}"
         elif event.kind == "runner_on_failed" and not event.ignore_errors:
@@ -116,16 +116,17 @@ def run_job(
     tracker = _Tracker(streams, cluster, on_event)
     run = PlaybookRun("run.yml", cluster, run_dir, hosts, variables, export_lines(secrets))
     try:
-        run_playbook(run, tracker, list(secrets.values()))
+        outcome = run_playbook(run, tracker, list(secrets.values()))
     finally:
-        whole = streams.finish(tracker.finished)
+        # Only a node with an exit code ran its wrapper; the others' tails would wait in vain.
+        whole = streams.finish(set(tracker.exit_codes))
     results = []
     for node in cluster.nodes:
         code = tracker.exit_codes.get(node.name)
         log = streams.complete_log(node, whole.get(node.name, False))
         error = tracker.errors.get(node.name)
         if code is None and error is None:
-            error = "the job did not run"
+            error = outcome.reason() if outcome.rc else "the job did not run"
         results.append(
             NodeJobResult(
                 node=node.name,

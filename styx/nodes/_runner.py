@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible_runner import Runner, RunnerConfig
+from ansible_runner.exceptions import AnsibleRunnerException
 
 from styx._resources import data_path
 from styx.errors import NodeError
@@ -36,7 +37,7 @@ _MAX_CONTROL_DIR = 108 - 1 - 11 - 17 - 2
 # What ansible-playbook needs from our environment; the rest (cloud credentials, a secret
 # the user exported) stays out, since ansible-runner writes the environment to its artifacts.
 _KEEP_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
-_KEEP_PREFIXES = ("ANSIBLE_", "RUNNER_", "AWX_", "ORIGINAL_STDOUT_CALLBACK")
+_KEEP_PREFIXES = ("ANSIBLE_", "RUNNER_", "AWX_")
 _KEEP_RUNS = 20
 
 
@@ -77,11 +78,20 @@ class PlaybookRun:
 
 @dataclass(frozen=True)
 class RunnerOutcome:
-    """How ansible-playbook ended (per-node results come from the events)."""
+    """How ansible-playbook ended (per-node results come from the events).
+
+    `tail` holds the last lines Ansible printed when it failed, for a node that has no
+    result of its own (a playbook that did not even start, say).
+    """
 
     status: str
     rc: int
     run_dir: Path
+    tail: tuple[str, ...] = ()
+
+    def reason(self) -> str:
+        last = self.tail[-1] if self.tail else f"status {self.status}, exit code {self.rc}"
+        return f"ansible-playbook failed: {last}"
 
 
 def new_run_dir(cluster: ClusterAccess, kind: str, run_id: str | None = None) -> tuple[str, Path]:
@@ -217,18 +227,27 @@ def run_playbook(
                 fact_cache_type="memory",
                 ident="ansible",
             )
-            rc.prepare()
-            rc.env = _environment(rc.env, ours, hidden_values)
-            runner = Runner(config=rc, event_handler=handle)
-            status, code = runner.run()
+            try:
+                rc.prepare()
+                rc.env = _environment(rc.env, ours, hidden_values)
+                status, code = Runner(config=rc, event_handler=handle).run()
+            except (AnsibleRunnerException, OSError) as exc:
+                raise NodeError(f"ansible-runner could not run {run.playbook}: {exc}") from exc
     finally:
         if control_dir is not None:
             close_masters(control_dir)
             _kill_leftover_masters(control_dir)
             shutil.rmtree(control_dir, ignore_errors=True)
-    return RunnerOutcome(
-        status=str(status), rc=int(code if code is not None else 1), run_dir=run_dir
-    )
+    code = int(code if code is not None else 1)
+    return RunnerOutcome(str(status), code, run_dir, _output_tail(run_dir) if code else ())
+
+
+def _output_tail(run_dir: Path, lines: int = 5) -> tuple[str, ...]:
+    try:
+        text = (run_dir / "artifacts" / "ansible" / "stdout").read_text(errors="replace")
+    except OSError:
+        return ()
+    return tuple(line for line in text.splitlines() if line.strip())[-lines:]
 
 
 def _kill_leftover_masters(control_dir: Path) -> None:

@@ -74,13 +74,15 @@ class _Tracker:
         elif event.kind == "runner_on_ok" and task == _DECIDE:
             facts = event.result.get("ansible_facts") or {}
             self.needed[host] = str(facts.get("styx_setup_needed", True)).strip() != "False"
-        if task == _RUN and event.kind in ("runner_on_ok", "runner_on_failed"):
-            self.finished.add(host)
-        if event.kind == "runner_on_ok" and task == _RUN:
+        elif event.kind == "runner_on_ok" and task == _RUN:
             self.ran.add(host)
+            self.finished.add(host)
         elif event.kind == "runner_on_failed" and not event.ignore_errors and task:
             # The check task only turns Run setup's (hidden) exit code into a message.
-            self.failed[host] = (_RUN if task == _CHECK else task, result_message(event.result))
+            message = result_message(event.result)
+            self.failed[host] = (_RUN if task == _CHECK else task, message)
+            if task == _CHECK and message.startswith("setup exited with code"):
+                self.finished.add(host)  # the wrapper ran, so its log is complete
         elif event.kind == "runner_on_unreachable":
             self.unreachable[host] = result_message(event.result)
 
@@ -132,7 +134,7 @@ def run_setup(
     tracker = _Tracker(streams, cluster, on_event)
     run = PlaybookRun("setup.yml", cluster, run_dir, hosts, variables, export_lines(secrets))
     try:
-        run_playbook(run, tracker, list(secrets.values()))
+        outcome = run_playbook(run, tracker, list(secrets.values()))
     finally:
         whole = streams.finish(tracker.finished)
         for archive in run_dir.glob("*.tar.gz"):
@@ -153,7 +155,8 @@ def run_setup(
         elif name in tracker.ran:
             status = "ran"
         else:
-            status, message = "failed", "setup did not finish"
+            status = "failed"
+            message = outcome.reason() if outcome.rc else "setup did not finish"
         if name in whole or (status == "failed" and failed_task == _RUN):
             log = streams.complete_log(node, whole.get(name, False))
         if status == "ran":

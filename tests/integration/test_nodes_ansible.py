@@ -7,6 +7,7 @@ connection sharing is on and its masters must be closed by Styx.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import hashlib
 import os
@@ -312,6 +313,18 @@ def test_a_stopped_node_is_reported_not_hung_on(cluster: Cluster) -> None:
     finally:
         outs = provider.update("ans/worker1", {**worker, "state": "stopped"}, wanted).outs
         assert outs is not None and outs["state"] == "running"
+
+
+def test_a_node_without_the_python_ansible_needs_says_so(cluster: Cluster) -> None:
+    broken = dataclasses.replace(cluster.access, python="/no/such/python3")
+    job = run_job(broken, NodeWork(task_id="t", run="echo hi"), lambda node, line: None)
+    assert [n.exit_code for n in job.nodes] == [None, None]
+    for node in job.nodes:
+        assert node.error is not None and node.error.startswith("could not run the job:")
+        assert "/no/such/python3" in node.error
+    setup = run_setup(broken, NodeWork(task_id="t", setup="true"), lambda e: None)
+    assert {n.status for n in setup.nodes} == {"failed"}
+    assert "/no/such/python3" in (setup.nodes[0].message or "")
 
 
 def test_nothing_is_written_to_the_real_home(cluster: Cluster) -> None:
