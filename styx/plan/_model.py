@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "FORMAT_VERSION",
     "SECRET",
     "Action",
     "DiffKind",
@@ -18,6 +20,9 @@ __all__ = [
 
 # What every renderer, log and plan file shows in place of a secret value.
 SECRET = "[secret]"
+
+# The version of Plan.to_dict's format (schemas/plan.schema.json); readers refuse others.
+FORMAT_VERSION = 1
 
 
 class Action(StrEnum):
@@ -56,6 +61,16 @@ class PropertyChange:
             "replaces": self.replaces,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PropertyChange:
+        return cls(
+            path=data["path"],
+            kind=DiffKind(data["kind"]),
+            old=data["old"],
+            new=data["new"],
+            replaces=data["replaces"],
+        )
+
 
 @dataclass(frozen=True)
 class Step:
@@ -78,6 +93,17 @@ class Step:
             "replace_reasons": list(self.replace_reasons),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
+        return cls(
+            action=Action(data["action"]),
+            type=data["type"],
+            name=data["name"],
+            urn=data["urn"],
+            changes=tuple(PropertyChange.from_dict(c) for c in data["changes"]),
+            replace_reasons=tuple(data["replace_reasons"]),
+        )
+
 
 @dataclass(frozen=True)
 class NodeChange:
@@ -95,6 +121,15 @@ class NodeChange:
             "nodes": list(self.nodes),
             "reruns_setup": self.reruns_setup,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NodeChange:
+        return cls(
+            field=data["field"],
+            summary=data["summary"],
+            nodes=tuple(data["nodes"]),
+            reruns_setup=data["reruns_setup"],
+        )
 
 
 @dataclass(frozen=True)
@@ -140,7 +175,7 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format_version": 1,
+            "format_version": FORMAT_VERSION,
             "project": self.project,
             "stack": self.stack,
             "cloud": self.cloud,
@@ -156,3 +191,25 @@ class Plan:
             "cost": {"before": self.cost_before, "after": self.cost_after},
             "warnings": list(self.warnings),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """The inverse of `to_dict`, trusting its shape (styx.plan.plan_from_dict validates first).
+
+        `summary` and `has_changes` are derived, so they are recomputed, not read.
+        """
+        return cls(
+            project=data["project"],
+            stack=data["stack"],
+            cloud=data["cloud"],
+            steps=tuple(Step.from_dict(s) for s in data["steps"]),
+            node_changes=tuple(NodeChange.from_dict(c) for c in data["node_changes"]),
+            drift=tuple(Step.from_dict(s) for s in data["drift"]),
+            cost_before=float(data["cost"]["before"]),
+            cost_after=float(data["cost"]["after"]),
+            warnings=tuple(data["warnings"]),
+            stack_version=int(data["stack_version"]),
+            spec_hash=data["spec_hash"],
+            git_commit=data["git_commit"],
+            setup_nodes=tuple(data["setup_nodes"]),
+        )
