@@ -1,7 +1,8 @@
 """The local cloud: each node an sshd on its own loopback address, the host as the catalog.
 
-A compile step calls `check_fits` (pure, at plan time) and, inside a running Pulumi program,
-`declare_cluster`, then exports `LocalClusterResources.node_outputs()` and the key's path.
+A compile step calls `check_fits` and `check_file_mounts` (pure, at plan time) and, inside a
+running Pulumi program, `declare_cluster`; it then exports
+`LocalClusterResources.node_outputs()` and the key pair's `private_key_path`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from styx.clouds.local._host import HostCatalog, check_fits, host_catalog
+from styx.clouds.local._host import HostCatalog, check_file_mounts, check_fits, host_catalog
 from styx.clouds.local._network import MAX_NODES, node_address
 from styx.clouds.local.provider import (
     LocalKeyPair,
@@ -32,6 +33,7 @@ __all__ = [
     "HostCatalog",
     "LocalClusterPaths",
     "LocalClusterResources",
+    "check_file_mounts",
     "check_fits",
     "declare_cluster",
     "host_catalog",

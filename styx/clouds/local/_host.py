@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from styx.errors import CloudError
 
-__all__ = ["HostCatalog", "check_fits", "host_catalog", "parse_meminfo"]
+__all__ = ["HostCatalog", "check_file_mounts", "check_fits", "host_catalog", "parse_meminfo"]
 
 _MEMINFO = Path("/proc/meminfo")
 
@@ -85,3 +86,24 @@ def check_fits(
             f"oversubscribes this host's {_fmt(host.memory_gb)} GB of memory"
         )
     return warnings
+
+
+def check_file_mounts(destinations: Iterable[str]) -> None:
+    """CloudError unless every file mount lands inside the node's home (`~/...` or relative).
+
+    A local node shares the host's filesystem: an absolute destination, or one that climbs
+    out with `..`, would write outside STYX_HOME, into the user's own machine.
+    """
+    bad = [
+        dst
+        for dst in destinations
+        if dst.startswith("/")
+        or ".." in PurePosixPath(dst.removeprefix("~/")).parts
+        or (dst.startswith("~") and not (dst == "~" or dst.startswith("~/")))
+    ]
+    if bad:
+        raise CloudError(
+            "local nodes share this machine's filesystem, so file_mounts must land in the "
+            f"node's home (~/...): {', '.join(sorted(bad))}",
+            cloud="local",
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from styx.clouds.local import HostCatalog, check_fits, host_catalog
+from styx.clouds.local import HostCatalog, check_file_mounts, check_fits, host_catalog
 from styx.clouds.local._host import parse_meminfo
 from styx.errors import CloudError
 
@@ -48,3 +48,10 @@ def test_host_catalog_reads_this_machine() -> None:
     host = host_catalog()
     assert host.cores >= 1
     assert host.memory_gb > 0
+
+
+def test_file_mounts_must_stay_in_the_node_home() -> None:
+    check_file_mounts(["~/data", "~", "rel/dir"])
+    with pytest.raises(CloudError) as err:
+        check_file_mounts(["/etc/x", "~/ok", "../up", "~bob/x", "~/a/../b"])
+    assert str(err.value).endswith("home (~/...): ../up, /etc/x, ~/a/../b, ~bob/x")

@@ -50,15 +50,17 @@ def test_cluster_declares_network_keys_and_ranked_nodes(mocks: Mocks, tmp_path: 
     cluster = declare_cluster("train", 3, 2.0, None, tmp_path, user="alice")
 
     def check(nodes: list[dict[str, Any]]) -> None:
-        types = [(a.typ, a.name) for a in mocks.created]
+        # Nodes wait on the network's cidr, so they may register in any order among themselves.
+        types = sorted((a.typ, a.name) for a in mocks.created)
         assert types == [
-            ("pulumi-python:dynamic/styx-local:Network", "train-network"),
             ("pulumi-python:dynamic/styx-local:KeyPair", "train-keys"),
+            ("pulumi-python:dynamic/styx-local:Network", "train-network"),
             ("pulumi-python:dynamic/styx-local:Node", "train-head"),
             ("pulumi-python:dynamic/styx-local:Node", "train-worker1"),
             ("pulumi-python:dynamic/styx-local:Node", "train-worker2"),
         ]
-        network, keys, head = mocks.created[0], mocks.created[1], mocks.created[2]
+        by_name = {a.name: a for a in mocks.created}
+        network, keys, head = by_name["train-network"], by_name["train-keys"], by_name["train-head"]
         assert network.inputs["registry"] == str(tmp_path / "local" / "networks.json")
         assert keys.inputs["key_dir"] == str(tmp_path / "local" / "train" / "keys")
         assert head.inputs["root"] == str(tmp_path / "local" / "train" / "head")
