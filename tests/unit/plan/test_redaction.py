@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi.automation import EngineEvent
+from pulumi.automation import EngineEvent, ResOutputsEvent
 
 from styx.plan import (
     SECRET,
@@ -40,6 +40,13 @@ def event(
     )
 
 
+def refreshed(name: str, recorded: dict[str, Any], observed: dict[str, Any]) -> list[EngineEvent]:
+    """A refresh that found drift: its pre-event, then the outputs event with what it read."""
+    pre = event("refresh", name, recorded, observed)
+    meta = pre.resource_pre_event.metadata  # type: ignore[union-attr]
+    return [pre, EngineEvent(sequence=2, timestamp=0, res_outputs_event=ResOutputsEvent(meta))]
+
+
 def plan_with_secrets() -> Plan:
     """A plan made the way `styx plan` makes one, from inputs that hold raw secret values."""
     events = [
@@ -69,8 +76,7 @@ def plan_with_secrets() -> Plan:
             {"token": "[secret]"},
             diffs=["token"],
         ),
-        event(
-            "refresh",
+        *refreshed(
             "hello-worker3",
             {"key": secret(OLD_RAW), "state": "running"},
             {"key": secret(RAW), "state": "stopped"},
