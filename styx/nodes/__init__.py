@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from styx.nodes._digest import setup_digest
 from styx.nodes._env import job_environment, setup_environment
-from styx.nodes._inventory import render_inventory, render_known_hosts
+from styx.nodes._inventory import render_known_hosts
 from styx.nodes._job import run_job
 from styx.nodes._model import (
     ClusterAccess,
@@ -41,7 +41,6 @@ __all__ = [
     "SetupStatus",
     "job_environment",
     "recorded_setup_digests",
-    "render_inventory",
     "render_known_hosts",
     "run_job",
     "run_setup",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ansible.parsing.yaml.loader import AnsibleLoader
 
-from styx.nodes import ClusterAccess, render_inventory, render_known_hosts
-from styx.nodes._inventory import HostEntry, render_vars
+from styx.nodes import ClusterAccess, render_known_hosts
+from styx.nodes._inventory import HostEntry, render_inventory, render_vars
 
 GOLDEN = Path(__file__).parent / "golden"
 
