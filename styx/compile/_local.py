@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from styx.clouds.local import NODE_PORT, check_fits
+from styx.clouds.local import NODE_PORT, check_file_mounts, check_fits
 from styx.compile._graph import ResourceDecl, ResourceGraph, node_fields, node_name, ref
 from styx.errors import CloudError
 from styx.spec import Spec
@@ -27,6 +27,7 @@ def compile_local(spec: Spec, cluster: str) -> ResourceGraph:
     cpus = resources.cpus.value if resources.cpus else None
     memory = resources.memory.value if resources.memory else None
     warnings = check_fits(cpus, memory, spec.num_nodes)
+    check_file_mounts(tuple(spec.file_mounts))  # a mount may not escape the node's home
     network, keys = f"{cluster}-network", f"{cluster}-keys"
     decls = [
         ResourceDecl("styx-local:Network", network, {"cluster": cluster}),

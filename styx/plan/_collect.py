@@ -87,7 +87,13 @@ def _changes(meta: StepEventMetadata) -> tuple[PropertyChange, ...]:
                 )
             )
     else:
-        for path in sorted(meta.diffs or []):
+        # Providers that report "changed" without saying where (Python dynamic providers
+        # do) get the top-level inputs compared here, so the plan still names them.
+        paths = meta.diffs or sorted(
+            key for key in set(old or {}) | set(new or {})
+            if (old or {}).get(key) != (new or {}).get(key)
+        )
+        for path in sorted(paths):
             if not path.startswith("__"):
                 out.append(
                     PropertyChange(
@@ -103,7 +109,11 @@ def _name(urn: str) -> str:
 
 
 def _drift(meta: StepEventMetadata) -> Step | None:
-    """A refresh step whose observed outputs differ from the recorded ones."""
+    """A finished refresh step whose observed outputs differ from the recorded ones.
+
+    The refresh's pre-event still carries the recorded state on both sides; only its
+    outputs event has what the provider read.
+    """
     old = (meta.old.outputs if meta.old else None) or {}
     new = (meta.new.outputs if meta.new else None) or {}
     if meta.new is None:
@@ -123,15 +133,17 @@ def steps_from_events(events: Iterable[EngineEvent]) -> tuple[tuple[Step, ...], 
     steps: dict[str, Step] = {}
     drift: dict[str, Step] = {}
     for event in events:
+        done = event.res_outputs_event
+        if done is not None and done.metadata.op is OpType.REFRESH:
+            if not _is_internal(done.metadata):
+                found = _drift(done.metadata)
+                if found is not None:
+                    drift[done.metadata.urn] = found
+            continue
         pre = event.resource_pre_event
-        if pre is None or _is_internal(pre.metadata):
+        if pre is None or _is_internal(pre.metadata) or pre.metadata.op is OpType.REFRESH:
             continue
         meta = pre.metadata
-        if meta.op is OpType.REFRESH:
-            found = _drift(meta)
-            if found is not None:
-                drift[meta.urn] = found
-            continue
         action = _ACTIONS.get(meta.op)
         if action is None:
             continue  # create-replacement / delete-replaced belong to a REPLACE step

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi.automation import EngineEvent
+from pulumi.automation import EngineEvent, ResOutputsEvent
 
 from styx.plan import SECRET, Action, DiffKind, steps_from_events
 
@@ -72,14 +72,30 @@ def test_secret_values_are_masked() -> None:
     assert "hunter2" not in repr(step)
 
 
-def test_refresh_steps_become_drift() -> None:
+def outputs_event(pre_event: EngineEvent) -> EngineEvent:
+    meta = pre_event.resource_pre_event.metadata  # type: ignore[union-attr]
+    return EngineEvent(sequence=2, timestamp=0, res_outputs_event=ResOutputsEvent(meta))
+
+
+def test_refresh_outputs_become_drift() -> None:
+    recorded = {"state": "running", "pid": 7}
     events = [
-        pre("refresh", "hello-worker1", old={"state": "running", "pid": 7},
-            new={"state": "stopped", "pid": 0}),
-        pre("refresh", "hello-head", old={"state": "running"}, new={"state": "running"}),
+        # The refresh's pre-event shows the recorded state twice: it is not drift yet.
+        pre("refresh", "hello-worker1", old=recorded, new=recorded),
+        outputs_event(pre("refresh", "hello-worker1", old=recorded,
+                          new={"state": "stopped", "pid": 0})),
+        outputs_event(pre("refresh", "hello-head", old={"state": "running"},
+                          new={"state": "running"})),
     ]
     steps, drift = steps_from_events(events)
     assert steps == ()
     assert [(d.name, [(c.path, c.old, c.new) for c in d.changes]) for d in drift] == [
         ("hello-worker1", [("pid", 7, 0), ("state", "running", "stopped")])
     ]
+
+
+def test_changes_are_derived_from_inputs_when_the_provider_names_none() -> None:
+    events = [pre("update", "hello-worker1", old={"state": "stopped", "rank": 1},
+                  new={"state": "running", "rank": 1})]
+    (step,), _ = steps_from_events(events)
+    assert [(c.path, c.old, c.new) for c in step.changes] == [("state", "stopped", "running")]
