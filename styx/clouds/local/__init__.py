@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 
 from styx.clouds.local._host import HostCatalog, check_file_mounts, check_fits, host_catalog
-from styx.clouds.local._network import MAX_NODES, node_address
+from styx.clouds.local._network import MAX_NODES, node_address, prefix_for
 from styx.clouds.local.provider import (
     LocalKeyPair,
     LocalKeyPairArgs,
@@ -129,7 +129,9 @@ def declare_cluster(
     paths = LocalClusterPaths(home=home.expanduser().resolve(), cluster=cluster_name)
     network = LocalNetwork(
         f"{cluster_name}-network",
-        LocalNetworkArgs(cluster=cluster_name, registry=str(paths.registry)),
+        LocalNetworkArgs(
+            cluster=cluster_name, registry=str(paths.registry), prefix=prefix_for(num_nodes)
+        ),
         opts,
     )
     key_pair = LocalKeyPair(

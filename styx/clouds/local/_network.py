@@ -16,9 +16,11 @@ from styx.errors import CloudError
 __all__ = [
     "MAX_NODES",
     "allocate_network",
+    "capacity",
     "choose_network",
     "listening_networks",
     "node_address",
+    "prefix_for",
     "registered_network",
     "release_network",
 ]
@@ -26,35 +28,57 @@ __all__ = [
 # 127.0.0.0/24 holds the host's own 127.0.0.1 (and systemd-resolved's .53); Debian puts the
 # hostname at 127.0.1.1. Neither may ever be handed to a cluster.
 _RESERVED = frozenset({"127.0.0.0/24", "127.0.1.0/24"})
-_SUBNETS = 256 * 256
-# .0 is the network, .1 is left free like a gateway, .255 is broadcast: ranks start at .2.
+# .0 is the network, .1 is left free like a gateway, the last address is broadcast-like:
+# ranks start at .2 and stop one short of the end of the block.
 _FIRST_HOST = 2
-MAX_NODES = 255 - _FIRST_HOST
+_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+# A cluster gets a /24 (253 nodes); a larger one a /23 or /22. Loopback addresses need no
+# routing, so a block only has to be aligned and free.
+_PREFIXES = (24, 23, 22)
+MAX_NODES = (1 << (32 - _PREFIXES[-1])) - _FIRST_HOST - 1
 
 
-def _subnet(index: int) -> str:
-    return f"127.{index // 256}.{index % 256}.0/24"
+def capacity(prefix: int) -> int:
+    """How many nodes a block of this prefix length holds."""
+    return (1 << (32 - prefix)) - _FIRST_HOST - 1
 
 
-def _candidates(cluster: str) -> Iterator[str]:
-    """Every usable /24, starting at one derived from the cluster's name.
+def prefix_for(num_nodes: int) -> int:
+    """The longest prefix (smallest block) that holds `num_nodes` nodes."""
+    for prefix in _PREFIXES:
+        if num_nodes <= capacity(prefix):
+            return prefix
+    raise CloudError(f"a local cluster holds at most {MAX_NODES} nodes", cloud="local")
+
+
+def _slash24s(network: ipaddress.IPv4Network) -> range:
+    """The indices (within 127.0.0.0/8) of the /24s a network touches."""
+    first = (int(network.network_address) - int(_LOOPBACK.network_address)) >> 8
+    return range(first, first + max(1, network.num_addresses >> 8))
+
+
+def _candidates(cluster: str, prefix: int) -> Iterator[ipaddress.IPv4Network]:
+    """Every usable block of this size, starting at one derived from the cluster's name.
 
     Starting from a hash spreads clusters out, so a cluster re-created after its entry was lost
     (or one in another STYX_HOME) most likely lands on the same, still free, network.
     """
-    start = int.from_bytes(hashlib.sha256(cluster.encode()).digest()[:4], "big") % _SUBNETS
-    for step in range(_SUBNETS):
-        cidr = _subnet((start + step) % _SUBNETS)
-        if cidr not in _RESERVED:
-            yield cidr
+    count = 1 << (prefix - 8)
+    size = 1 << (32 - prefix)
+    start = int.from_bytes(hashlib.sha256(cluster.encode()).digest()[:4], "big") % count
+    for step in range(count):
+        index = (start + step) % count
+        yield ipaddress.IPv4Network((int(_LOOPBACK.network_address) + index * size, prefix))
 
 
-def choose_network(cluster: str, taken: set[str]) -> str:
-    """The first candidate /24 for `cluster` that no other cluster or listener uses."""
-    for cidr in _candidates(cluster):
-        if cidr not in taken:
-            return cidr
-    raise CloudError("no free /24 left in 127.0.0.0/8 for a local cluster", cloud="local")
+def choose_network(cluster: str, taken: set[str], prefix: int = 24) -> str:
+    """The first candidate block for `cluster` that overlaps no other cluster's or listener's."""
+    # Compare by the /24s each block covers: a set lookup per /24, not a scan of `taken`.
+    used = {i for cidr in (*taken, *_RESERVED) for i in _slash24s(ipaddress.IPv4Network(cidr))}
+    for block in _candidates(cluster, prefix):
+        if used.isdisjoint(_slash24s(block)):
+            return str(block)
+    raise CloudError(f"no free /{prefix} left in 127.0.0.0/8 for a local cluster", cloud="local")
 
 
 def listening_networks(proc_net_tcp: str) -> set[str]:
@@ -78,10 +102,14 @@ def listening_networks(proc_net_tcp: str) -> set[str]:
 
 
 def node_address(cidr: str, rank: int) -> str:
-    """The loopback address of the node with this rank inside the cluster's /24."""
-    if not 0 <= rank < MAX_NODES:
-        raise CloudError(f"a local cluster holds at most {MAX_NODES} nodes", cloud="local")
+    """The loopback address of the node with this rank inside the cluster's block."""
     network = ipaddress.IPv4Network(cidr)
+    if not 0 <= rank < capacity(network.prefixlen):
+        raise CloudError(
+            f"a local cluster in a /{network.prefixlen} holds at most "
+            f"{capacity(network.prefixlen)} nodes",
+            cloud="local",
+        )
     return str(network.network_address + _FIRST_HOST + rank)
 
 
@@ -128,13 +156,15 @@ def _listening_now() -> set[str]:
         return set()
 
 
-def allocate_network(registry: Path, cluster: str) -> str:
-    """The cluster's /24: the one it already holds, else a free one, recorded before returning."""
+def allocate_network(registry: Path, cluster: str, prefix: int = 24) -> str:
+    """The cluster's block: the one it holds (if of this size), else a free one, recorded."""
     with _locked(registry) as clusters:
-        if cluster in clusters:
-            return clusters[cluster]
-        taken = set(clusters.values()) | _listening_now()
-        cidr = choose_network(cluster, taken)
+        held = clusters.get(cluster)
+        if held is not None and ipaddress.IPv4Network(held).prefixlen == prefix:
+            return held
+        others = {c: n for c, n in clusters.items() if c != cluster}
+        taken = set(others.values()) | _listening_now()
+        cidr = choose_network(cluster, taken, prefix)
         clusters[cluster] = cidr
         return cidr
 

@@ -74,9 +74,12 @@ def _check_path(field: str, value: Any, failures: list[CheckFailure]) -> None:
 
 
 class LocalNetworkProvider(ResourceProvider):
-    """A /24 of 127.0.0.0/8, held in the registry for one cluster. Inputs: cluster, registry."""
+    """A block of 127.0.0.0/8 (a /24, or larger for big clusters) held in the registry.
 
-    _INPUTS = ("cluster", "registry")
+    Inputs: cluster, registry, prefix.
+    """
+
+    _INPUTS = ("cluster", "registry", "prefix")
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
@@ -85,7 +88,8 @@ class LocalNetworkProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        cidr = _network.allocate_network(Path(props["registry"]), props["cluster"])
+        prefix = int(props.get("prefix") or 24)
+        cidr = _network.allocate_network(Path(props["registry"]), props["cluster"], prefix)
         return CreateResult(cidr, {**props, "cidr": cidr})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -95,7 +99,11 @@ class LocalNetworkProvider(ResourceProvider):
         return ReadResult(id_, props)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, self._INPUTS)
+        # A network without `prefix` (made before it existed) is a /24.
+        def sized(props: dict[str, Any]) -> dict[str, Any]:
+            return {**props, "prefix": int(props.get("prefix") or 24)}
+
+        changed = _changed(sized(olds), sized(news), self._INPUTS)
         # Delete first: the registry is keyed by cluster, so old and new cannot coexist.
         return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
 
@@ -111,6 +119,7 @@ class LocalNetworkArgs:
 
     cluster: pulumi.Input[str]
     registry: pulumi.Input[str]
+    prefix: pulumi.Input[int] = 24
 
 
 class LocalNetwork(Resource, module="styx-local", name="Network"):
@@ -123,7 +132,12 @@ class LocalNetwork(Resource, module="styx-local", name="Network"):
     def __init__(
         self, resource_name: str, args: LocalNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        props = {"cluster": args.cluster, "registry": args.registry, "cidr": None}
+        props = {
+            "cluster": args.cluster,
+            "registry": args.registry,
+            "prefix": args.prefix,
+            "cidr": None,
+        }
         super().__init__(LocalNetworkProvider(), resource_name, props, opts)
 
 

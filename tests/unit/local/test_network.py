@@ -42,9 +42,30 @@ def test_reserved_networks_are_never_chosen() -> None:
 def test_node_address_starts_at_dot_two() -> None:
     assert node_address("127.4.5.0/24", 0) == "127.4.5.2"
     assert node_address("127.4.5.0/24", 3) == "127.4.5.5"
-    assert node_address("127.4.5.0/24", _network.MAX_NODES - 1) == "127.4.5.254"
+    assert node_address("127.4.5.0/24", _network.capacity(24) - 1) == "127.4.5.254"
     with pytest.raises(CloudError):
-        node_address("127.4.5.0/24", _network.MAX_NODES)
+        node_address("127.4.5.0/24", _network.capacity(24))
+
+
+def test_big_clusters_get_bigger_aligned_blocks() -> None:
+    assert [_network.prefix_for(n) for n in (1, 253, 254, 509, 510, 1021)] == [24, 24, 23, 23,
+                                                                              22, 22]
+    with pytest.raises(CloudError):
+        _network.prefix_for(1022)
+    assert node_address("127.4.4.0/23", 300) == "127.4.5.46"
+    block = _network.choose_network("big", set(), 23)
+    assert block.endswith("/23") and int(block.split(".")[2]) % 2 == 0
+
+
+def test_a_bigger_block_never_overlaps_a_taken_slash_24() -> None:
+    taken = {f"127.9.{i}.0/24" for i in range(256)}
+    for cluster in ("a", "b", "c", "d"):
+        block = _network.choose_network(cluster, taken, 22)
+        assert not block.startswith("127.9.")
+        taken.add(block)
+    # The four /22s are pairwise disjoint.
+    nets = [ipaddress.IPv4Network(t) for t in taken if t.endswith("/22")]
+    assert all(not a.overlaps(b) for a in nets for b in nets if a != b)
 
 
 PROC_NET_TCP = """\
@@ -79,9 +100,8 @@ def test_two_clusters_whose_names_hash_alike_still_differ(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Force every name onto the same starting point: the registry alone must keep them apart.
-    monkeypatch.setattr(
-        _network, "_candidates", lambda cluster: iter(["127.9.9.0/24", "127.9.10.0/24"])
-    )
+    same_start = [ipaddress.IPv4Network(n) for n in ("127.9.9.0/24", "127.9.10.0/24")]
+    monkeypatch.setattr(_network, "_candidates", lambda cluster, prefix: iter(same_start))
     registry = tmp_path / "networks.json"
     assert allocate_network(registry, "one") == "127.9.9.0/24"
     assert allocate_network(registry, "two") == "127.9.10.0/24"

@@ -84,5 +84,5 @@ def test_cluster_declares_network_keys_and_ranked_nodes(mocks: Mocks, tmp_path: 
 
 
 def test_cluster_size_is_checked(mocks: Mocks, tmp_path: Path) -> None:
-    with pytest.raises(CloudError, match="1 to 253 nodes"):
+    with pytest.raises(CloudError, match="1 to 1021 nodes"):
         declare_cluster("c", 0, None, None, tmp_path)
