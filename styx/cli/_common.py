@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,12 +22,17 @@ __all__ = ["TaskArgs", "target_options", "terminal_reporter"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+def _pairs(values: tuple[str, ...], flag: str, *, bare_from_env: bool = False) -> dict[str, str]:
+    """KEY=VALUE items; with bare_from_env a lone KEY takes its value from the environment."""
     out: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
-        if not sep or not key:
+        if not key or (not sep and not bare_from_env):
             raise StyxError(f"{flag} takes KEY=VALUE, got {item!r}")
+        if not sep:
+            if key not in os.environ:
+                raise StyxError(f"{flag} {key}: no {key} in the environment to take it from")
+            value = os.environ[key]
         out[key] = value
     return out
 
@@ -48,8 +54,12 @@ _OPTIONS = (
                  help="A stack file (stacks/*.yaml): task, cloud, backend, vars."),
     click.option("-s", "--stack", "stack_name",
                  help="Stack (cluster) name; default: the task's name, else its file stem."),
-    click.option("--env", "envs", multiple=True, metavar="KEY=VAL",
-                 help="Set or override an env of the task (repeatable)."),
+    click.option("--env", "envs", multiple=True, metavar="KEY[=VAL]",
+                 help="Set or override an env of the task; a bare KEY is read from your "
+                      "environment (repeatable)."),
+    click.option("--secret", "secrets", multiple=True, metavar="KEY[=VAL]",
+                 help="Set a secret of the task; a bare KEY is read from your environment, "
+                      "so the value never sits in shell history (repeatable)."),
     click.option("--env-file", type=click.Path(path_type=Path, dir_okay=False),
                  help="Read envs from a dotenv file."),
     click.option("--var", "variables", multiple=True, metavar="KEY=VAL",
@@ -67,6 +77,7 @@ def target_options(func: F) -> F:
         stack_file: Path | None,
         stack_name: str | None,
         envs: tuple[str, ...],
+        secrets: tuple[str, ...],
         env_file: Path | None,
         variables: tuple[str, ...],
         overrides: ResourceOverrides,
@@ -75,7 +86,8 @@ def target_options(func: F) -> F:
         options = TargetOptions(
             stack_file=stack_file,
             stack_name=stack_name,
-            env_overrides=_pairs(envs, "--env"),
+            env_overrides=_pairs(envs, "--env", bare_from_env=True),
+            secret_overrides=_pairs(secrets, "--secret", bare_from_env=True),
             env_file=env_file,
             variables=_pairs(variables, "--var"),
             overrides=overrides,

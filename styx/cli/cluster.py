@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from styx.cli._common import TaskArgs, target_options, terminal_reporter
 from styx.engine import StackRef
-from styx.plan import Plan, render_text
+from styx.plan import FORMATS, Format, Plan, render, render_text
 from styx.workflow import (
     PROJECT,
     Reporter,
     Target,
+    apply_saved_plan,
     apply_target,
     down_stack,
     exec_job,
+    is_saved_plan,
     plan_target,
+    write_saved_plan,
 )
 
 __all__ = ["apply_command", "down_command", "exec_command", "launch_command", "plan_command"]
@@ -31,15 +35,23 @@ def _color() -> bool:
 @click.option("--refresh", is_flag=True, help="Read the real state first; drift shows apart.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for a terminal, markdown for a pull-request comment, json for programs.")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Save the plan; `styx apply FILE` then applies exactly this plan.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def plan_command(
-    task_args: TaskArgs, refresh: bool, detailed_exitcode: bool,
-    quiet: bool,
+    task_args: TaskArgs, refresh: bool, detailed_exitcode: bool, fmt: Format,
+    out: Path | None, quiet: bool,
 ) -> None:
     """Show what `styx apply` would change, without changing anything."""
     target = task_args.resolve()
     planned = plan_target(target, refresh=refresh, reporter=terminal_reporter(quiet))
-    click.echo(render_text(planned.plan, color=_color()), nl=False)
+    click.echo(render(planned.plan, fmt, color=_color()), nl=False)
+    if out is not None:
+        write_saved_plan(out, planned, task_args.task, task_args.options)
+        if not quiet:
+            click.echo(f"Saved the plan to {out}; apply it with `styx apply {out}`.", err=True)
     if detailed_exitcode and (planned.plan.has_changes or planned.plan.drift):
         raise click.exceptions.Exit(2)
 
@@ -75,9 +87,19 @@ def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter) -> bool
 def apply_command(
     task_args: TaskArgs, yes: bool, refresh: bool, quiet: bool,
 ) -> None:
-    """Show the plan, ask, provision the cluster, then set its nodes up."""
-    target = task_args.resolve()
-    if not _apply(target, yes, refresh, terminal_reporter(quiet)):
+    """Show the plan, ask, provision the cluster, then set its nodes up.
+
+    TASK may also be a plan saved by `styx plan -o FILE`: then exactly that plan is applied,
+    or refused when the task or the stack moved on since.
+    """
+    reporter = terminal_reporter(quiet)
+    if task_args.task is not None and is_saved_plan(task_args.task):
+        result = apply_saved_plan(task_args.task, reporter=reporter)
+        click.echo(f"Applied the saved plan to {result.plan.project}/{result.plan.stack} "
+                   f"(version {result.stack_version}): {len(result.nodes)} node(s) up; "
+                   f"setup ran on {len(result.setup_ran)}.")
+        return
+    if not _apply(task_args.resolve(), yes, refresh, reporter):
         raise click.exceptions.Exit(1)
 
 

@@ -7,6 +7,13 @@ from styx.workflow._down import DownResult, down_stack
 from styx.workflow._exec import exec_job
 from styx.workflow._plan import Planned, plan_target
 from styx.workflow._progress import EngineProgress, Reporter, silent
+from styx.workflow._saved import (
+    SavedPlan,
+    apply_saved_plan,
+    is_saved_plan,
+    read_saved_plan,
+    write_saved_plan,
+)
 from styx.workflow._status import ClusterStatus, NodeStatus, cluster_status
 from styx.workflow._target import (
     PROJECT,
@@ -26,16 +33,21 @@ __all__ = [
     "NodeStatus",
     "Planned",
     "Reporter",
+    "SavedPlan",
     "Target",
     "TargetOptions",
     "apply_planned",
+    "apply_saved_plan",
     "apply_target",
     "cluster_status",
     "down_stack",
     "exec_job",
     "git_commit",
+    "is_saved_plan",
     "plan_target",
+    "read_saved_plan",
     "resolve_target",
     "silent",
     "stack_dir",
+    "write_saved_plan",
 ]

@@ -26,6 +26,7 @@ class TargetOptions:
     env_overrides: Mapping[str, str] = field(default_factory=dict)
     env_file: Path | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
+    secret_overrides: Mapping[str, str] = field(default_factory=dict)
     overrides: ResourceOverrides | None = None  # --cloud, --gpus, --num-nodes ... win over the task
 
 
@@ -72,6 +73,7 @@ def resolve_target(task: Path | None, options: TargetOptions = TargetOptions()) 
         env_overrides=options.env_overrides,
         env_file=options.env_file,
         variables=options.variables,
+        secret_overrides=options.secret_overrides,
         stack=stack_file,
     )
     if options.overrides is not None:

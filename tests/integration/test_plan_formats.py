@@ -43,3 +43,18 @@ def test_a_real_plan_validates_renders_and_reads_back(styx_home: Path, tmp_path:
     assert plan.summary() in markdown and len(markdown) <= 65_536
     for output in (text, markdown, repr(plan)):
         assert SECRET_VALUE not in output
+
+
+def test_a_real_300_node_plan_fits_a_pull_request_comment(
+    styx_home: Path, tmp_path: Path
+) -> None:
+    # 300 nodes do not fit a /24: the network grows to a /23, and the plan says so.
+    task = tmp_path / "big.yaml"
+    task.write_text(TASK.format(secret=SECRET_VALUE).replace("num_nodes: 3", "num_nodes: 300")
+                    .replace("cpus: 0.5", "cpus: 0.1"))
+    plan = plan_target(resolve_target(task)).plan
+    assert len(plan.changes) == 302  # network, key pair, 300 nodes
+    markdown = render_markdown(plan)
+    assert len(markdown) < 65_536
+    assert plan.summary() in markdown
+    assert "setup runs on 300 nodes" in plan.summary()
