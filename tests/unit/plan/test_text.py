@@ -61,3 +61,9 @@ def test_no_changes_says_so() -> None:
     text = render_text(plan)
     assert "No changes." in text
     assert "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete;" in text
+
+
+def test_text_golden_over_the_review_plan(golden: Callable[[Path, str], None],
+                                          review: Plan) -> None:
+    # The same plan as the markdown and json goldens: every kind of change, drift, secrets.
+    golden(GOLDEN / "review.txt", render_text(review))
