@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -74,10 +75,12 @@ class StackOps:
             events.append(event)
             on_event(event)
 
-        version = self.version()
-        with self._classified():
-            self.stack.preview(on_event=collect, refresh=refresh or None, diff=False)
-        return PreviewOutcome(tuple(events), version)
+        # Reading the history is a separate engine call: run it beside the preview.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            version = pool.submit(self.version)
+            with self._classified():
+                self.stack.preview(on_event=collect, refresh=refresh or None, diff=False)
+            return PreviewOutcome(tuple(events), version.result())
 
     def up(
         self, *, message: str, refresh: bool = False, on_event: EventSink = _ignore

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,9 +41,12 @@ def plan_target(
     reporter = reporter or silent()
     graph = compile_target(target)
     ops = StackOps(open_stack(target.ref, program_for(graph)))
-    previous = ops.outputs()
     reporter.info(f"planning {target.ref.qualified}{' (with refresh)' if refresh else ''} ...")
-    outcome = ops.preview(refresh=refresh)
+    # The recorded outputs are one more engine call; read them while the preview runs.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        recorded = pool.submit(ops.outputs)
+        outcome = ops.preview(refresh=refresh)
+        previous = recorded.result()
     steps, drift = steps_from_events(outcome.events)
     applied_fields = previous.get("node_fields")
     changes, setup_nodes = node_changes(
