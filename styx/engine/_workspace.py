@@ -79,8 +79,18 @@ def _engine_env(engine: Engine, passphrase_file: Path) -> dict[str, str]:
     }
 
 
-def open_stack(ref: StackRef, program: Program, *, create: bool = True) -> auto.Stack:
-    """Select (or create) the stack for `program`; raises StyxError subclasses, never raw ones."""
+def _reads_only() -> None:
+    """The program of a stack opened to read or destroy it: those never run a program."""
+
+
+def open_stack(
+    ref: StackRef, program: Program | None = None, *, create: bool = True
+) -> auto.Stack:
+    """Select (or create) the stack for `program`; raises StyxError subclasses, never raw ones.
+
+    Without a program the stack is opened to read it (outputs, history) or destroy it.
+    """
+    program = program or _reads_only
     engine = find_engine()
     if engine is None:
         raise EngineNotFoundError(

@@ -21,9 +21,6 @@ class DownResult:
     nodes: tuple[str, ...]
 
 
-def _no_program() -> None:
-    """Destroy never runs the program; the inline workspace just needs one."""
-
 
 def down_stack(
     ref: StackRef,
@@ -41,7 +38,7 @@ def _down(
     ref: StackRef, confirm: Callable[[tuple[str, ...]], bool], reporter: Reporter
 ) -> DownResult:
     try:
-        ops = StackOps(open_stack(ref, _no_program, create=False))
+        ops = StackOps(open_stack(ref, create=False))
     except StackNotFoundError:
         reporter.info(f"stack {ref.qualified} does not exist: nothing to tear down")
         return DownResult(ref.stack, False, ())

@@ -12,15 +12,12 @@ from styx.workflow._target import Target
 __all__ = ["exec_job"]
 
 
-def _no_program() -> None:
-    """Reading outputs never runs the program."""
-
 
 def exec_job(target: Target, *, reporter: Reporter | None = None) -> JobResult:
     """Run `run` on every node of the target's applied cluster."""
     reporter = reporter or silent()
     try:
-        outputs = StackOps(open_stack(target.ref, _no_program, create=False)).outputs()
+        outputs = StackOps(open_stack(target.ref, create=False)).outputs()
     except StackNotFoundError as err:
         raise StackNotFoundError(
             f"cluster {target.cluster} does not exist: run `styx apply` first", stack=err.stack

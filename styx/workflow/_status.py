@@ -50,9 +50,6 @@ def _answers(address: str, port: int) -> bool:
         return False
 
 
-def _no_program() -> None:
-    """Reading outputs never runs the program."""
-
 
 def cluster_status(project: str, backend_url: str | None = None) -> list[ClusterStatus]:
     """Every cluster (stack) of the project in the backend, with a live probe of each node."""
@@ -62,7 +59,7 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
             project, listing.name
         )
         try:
-            outputs = StackOps(open_stack(ref, _no_program, create=False)).outputs()
+            outputs = StackOps(open_stack(ref, create=False)).outputs()
         except StackNotFoundError:
             continue
         nodes = tuple(
