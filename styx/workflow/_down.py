@@ -21,7 +21,6 @@ class DownResult:
     nodes: tuple[str, ...]
 
 
-
 def down_stack(
     ref: StackRef,
     *,

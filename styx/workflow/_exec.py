@@ -12,7 +12,6 @@ from styx.workflow._target import Target
 __all__ = ["exec_job"]
 
 
-
 def exec_job(target: Target, *, reporter: Reporter | None = None) -> JobResult:
     """Run `run` on every node of the target's applied cluster."""
     reporter = reporter or silent()

@@ -50,7 +50,6 @@ def _answers(address: str, port: int) -> bool:
         return False
 
 
-
 def cluster_status(project: str, backend_url: str | None = None) -> list[ClusterStatus]:
     """Every cluster (stack) of the project in the backend, with a live probe of each node."""
     out: list[ClusterStatus] = []
