@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pulumi.automation import EngineEvent, OpType
 
@@ -40,12 +39,15 @@ _VERBS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class EngineProgress:
-    """Turns an update's engine events into "creating local:Node head ... created (1.2s)" lines."""
+    """Turns an update's engine events into "creating styx-local:Node head ..." lines.
+
+    No durations: the Automation API delivers events in batches from the engine's event
+    log, so the time between two of them says nothing about the step.
+    """
 
     report: Callable[[str], None]
-    _started: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, event: EngineEvent) -> None:
         pre, done = event.resource_pre_event, event.res_outputs_event
@@ -62,11 +64,9 @@ class EngineProgress:
             return
         what = f"{display_type(meta.type)} {meta.urn.rsplit('::', 1)[-1]}"
         if pre is not None:
-            self._started[meta.urn] = time.monotonic()
             self.report(f"  {verbs[0]} {what} ...")
         elif done is not None:
-            took = time.monotonic() - self._started.pop(meta.urn, time.monotonic())
-            self.report(f"  {verbs[1]} {what} ({took:.1f}s)")
+            self.report(f"  {verbs[1]} {what}")
         else:
             self.report(f"  failed to {meta.op.value} {what}")
 
