@@ -111,15 +111,15 @@ def read_saved_plan(path: Path) -> SavedPlan:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("kind") != SAVED_KIND or data.get("format_version") != _FORMAT:
-            raise PlanError(f"{path}: not a Styx saved plan of format {_FORMAT}")
+            raise PlanError(f"not a Styx saved plan of format {_FORMAT}")
         target = data["target"]
         overrides = target.get("overrides")
         names = target.get("secrets_from_environment") or []
         missing = [name for name in names if name not in os.environ]
         if missing:
             raise PlanError(
-                f"{path} needs the secret(s) {', '.join(missing)} in the environment, as they "
-                "were given when it was planned"
+                f"needs the secret(s) {', '.join(missing)} in the environment, as they were "
+                "given when it was planned"
             )
         options = TargetOptions(
             stack_file=Path(target["stack_file"]) if target.get("stack_file") else None,
@@ -136,8 +136,8 @@ def read_saved_plan(path: Path) -> SavedPlan:
             options=options,
             refreshed=bool(target.get("refresh")),
         )
-    except PlanError:
-        raise
+    except PlanError as err:
+        raise PlanError(f"{path}: {err}") from err
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise PlanError(f"{path}: cannot read the saved plan ({err.__class__.__name__})") from err
 
