@@ -33,6 +33,18 @@ def _cluster_info(cluster: ClusterAccess) -> str:
     )
 
 
+def _styx_variables(cluster: ClusterAccess, node: NodeAccess, task_id: str) -> dict[str, str]:
+    """The STYX_* variables, the same for setup and the job."""
+    return {
+        "STYX_NODE_RANK": str(node.rank),
+        "STYX_NODE_NAME": node.name,
+        "STYX_NODE_IPS": "\n".join(n.address for n in cluster.nodes),
+        "STYX_NUM_NODES": str(len(cluster.nodes)),
+        "STYX_TASK_ID": task_id,
+        "STYX_CLUSTER_NAME": cluster.cluster,
+    }
+
+
 def setup_environment(
     cluster: ClusterAccess, node: NodeAccess, envs: Mapping[str, str], task_id: str
 ) -> dict[str, str]:
@@ -45,12 +57,7 @@ def setup_environment(
         "SKYPILOT_NUM_NODES": str(len(cluster.nodes)),
         "SKYPILOT_TASK_ID": task_id,
         "SKYPILOT_CLUSTER_INFO": _cluster_info(cluster),
-        "STYX_NODE_RANK": str(node.rank),
-        "STYX_NODE_NAME": node.name,
-        "STYX_NODE_IPS": ips,
-        "STYX_NUM_NODES": str(len(cluster.nodes)),
-        "STYX_TASK_ID": task_id,
-        "STYX_CLUSTER_NAME": cluster.cluster,
+        **_styx_variables(cluster, node, task_id),
     }
     return {**envs, **ours}
 
@@ -66,19 +73,13 @@ def job_environment(
 
     SKYPILOT_NODE_IPS is newline-separated in rank order, as SkyPilot sets it.
     """
-    ips = "\n".join(n.address for n in cluster.nodes)
     ours = {
         "SKYPILOT_NODE_RANK": str(node.rank),
-        "SKYPILOT_NODE_IPS": ips,
+        "SKYPILOT_NODE_IPS": "\n".join(n.address for n in cluster.nodes),
         "SKYPILOT_NUM_NODES": str(len(cluster.nodes)),
         "SKYPILOT_TASK_ID": task_id,
         "SKYPILOT_CLUSTER_INFO": _cluster_info(cluster),
-        "STYX_NODE_RANK": str(node.rank),
-        "STYX_NODE_NAME": node.name,
-        "STYX_NODE_IPS": ips,
-        "STYX_NUM_NODES": str(len(cluster.nodes)),
-        "STYX_TASK_ID": task_id,
-        "STYX_CLUSTER_NAME": cluster.cluster,
+        **_styx_variables(cluster, node, task_id),
         "STYX_JOB_ID": job_id,
     }
     return {**envs, **ours}
