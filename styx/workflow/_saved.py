@@ -143,9 +143,16 @@ def read_saved_plan(path: Path) -> SavedPlan:
 
 
 def _shape(plan: Plan) -> tuple[Any, ...]:
-    """What must be identical between the saved plan and a fresh one: every change."""
+    """What must be identical between the saved plan and a fresh one: every change.
+
+    Steps are compared by resource, not by position: the engine plans independent
+    resources in parallel, so their order differs from one preview to the next.
+    """
     return (
-        tuple((s.action, s.urn, s.changes, s.replace_reasons) for s in plan.changes),
+        tuple(sorted(
+            ((s.urn, s.action, s.changes, s.replace_reasons) for s in plan.changes),
+            key=lambda step: step[0],
+        )),
         tuple((c.field, c.nodes) for c in plan.node_changes),
         plan.setup_nodes,
     )
