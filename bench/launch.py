@@ -11,13 +11,12 @@ engine's own preview of the same program (compile, outputs, node diff).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
+
+from _home import isolated_styx_home  # bench/ is the script's folder, so on sys.path
 
 TASK = """\
 name: bench{nodes}
@@ -42,15 +41,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="previews timed per measure")
     args = parser.parse_args()
 
-    from styx.engine import find_engine
 
-    engine = find_engine()  # before STYX_HOME moves to a temp folder
-    if engine is None:
-        raise SystemExit("no engine: run `styx engine install` first")
-    os.environ["PATH"] = os.pathsep.join([str(engine.bin_dir), os.environ.get("PATH", "")])
-
-    with tempfile.TemporaryDirectory(prefix="styx-bench-") as tmp:
-        os.environ["STYX_HOME"] = str(Path(tmp) / "home")
+    with isolated_styx_home() as tmp:
         from styx.engine import open_stack
         from styx.workflow import (
             apply_target,
@@ -64,7 +56,7 @@ def main() -> None:
         launch: dict[int, float] = {}
         plan_s = bare_s = 0.0
         for nodes in (1, 4):
-            task = Path(tmp) / f"bench{nodes}.yaml"
+            task = tmp / f"bench{nodes}.yaml"
             task.write_text(TASK.format(nodes=nodes))
             target = resolve_target(task)
 

@@ -12,13 +12,12 @@ GitHub's comment limit. Plan only: nothing is applied, no node starts.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
+
+from _home import isolated_styx_home  # bench/ is the script's folder, so on sys.path
 
 TASK = """\
 name: scale{nodes}
@@ -49,17 +48,10 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    from styx.engine import find_engine
-
-    engine = find_engine()  # before STYX_HOME moves to a temp folder
-    if engine is None:
-        raise SystemExit("no engine: run `styx engine install` first")
-    os.environ["PATH"] = os.pathsep.join([str(engine.bin_dir), os.environ.get("PATH", "")])
 
     rows: list[str] = []
     skipped: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="styx-bench-") as tmp:
-        os.environ["STYX_HOME"] = str(Path(tmp) / "home")
+    with isolated_styx_home() as tmp:
         from styx.engine import StackRef, open_stack
         from styx.errors import StyxError
         from styx.plan import (
@@ -76,7 +68,7 @@ def main() -> None:
             open_stack(ref, program).preview()
 
         for nodes in sizes:
-            task = Path(tmp) / f"scale{nodes}.yaml"
+            task = tmp / f"scale{nodes}.yaml"
             task.write_text(TASK.format(nodes=nodes))
             try:
                 target = resolve_target(task)
