@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,10 +232,18 @@ class Spec:
     def fingerprint(self) -> str:
         """sha256 of the canonical form, with each secret folded in as its own sha256.
 
-        `source` is left out: moving the task file does not change what it asks for.
+        `source` is left out, and local paths count relative to the task's folder: the same
+        task in another clone (CI applying a plan made in a pull request's checkout) is the
+        same task.
         """
         data = self._canonical(secret=lambda s: "sha256:" + s.digest())
         del data["source"]
+        base = self.source.parent
+        data["file_mounts"] = {
+            dst: os.path.relpath(src, base) for dst, src in self.file_mounts.items()
+        }
+        if self.workdir is not None:
+            data["workdir"] = os.path.relpath(self.workdir, base)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(blob.encode("ascii")).hexdigest()
 
