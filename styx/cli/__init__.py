@@ -10,6 +10,7 @@ from typing import NoReturn
 import click
 
 from styx.cli._app import cli
+from styx.cli._common import use_color
 from styx.cli.catalog import catalog_group
 from styx.cli.check import check_command
 from styx.cli.cluster import (
@@ -21,6 +22,7 @@ from styx.cli.cluster import (
 )
 from styx.cli.compile import compile_command
 from styx.cli.engine import engine_group
+from styx.cli.show import show_command
 from styx.cli.status import status_command
 from styx.cli.validate import validate_command
 from styx.errors import StyxError
@@ -41,6 +43,7 @@ cli.add_command(check_command)
 cli.add_command(compile_command)
 cli.add_command(engine_group)
 cli.add_command(validate_command)
+cli.add_command(show_command)
 
 
 def _debug() -> bool:
@@ -56,7 +59,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except StyxError as err:
         if _debug():
             traceback.print_exc()
-        click.secho(f"error: {err}", fg="red", err=True)
+        click.secho(f"error: {err}", fg="red" if use_color(sys.stderr) else None, err=True)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -17,7 +17,7 @@ from styx.clouds.overrides import ResourceOverrides
 from styx.errors import StyxError
 from styx.workflow import Reporter, Target, TargetOptions, resolve_target
 
-__all__ = ["TaskArgs", "target_options", "terminal_reporter"]
+__all__ = ["TaskArgs", "target_options", "terminal_reporter", "use_color"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,9 +100,17 @@ def target_options(func: F) -> F:
     return decorated  # type: ignore[no-any-return]
 
 
+def use_color(stream: TextIO | None = None) -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set to anything (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream or sys.stdout, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
 def terminal_reporter(quiet: bool = False) -> Reporter:
     """Progress to stderr (so stdout stays the plan or the job's output); quiet drops it."""
-    color = sys.stdout.isatty()
+    color = use_color()
 
     def info(line: str) -> None:
         if not quiet:

@@ -11,6 +11,7 @@ from styx.workflow._saved import (
     SavedPlan,
     apply_saved_plan,
     is_saved_plan,
+    read_plan_file,
     read_saved_plan,
     write_saved_plan,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "git_commit",
     "is_saved_plan",
     "plan_target",
+    "read_plan_file",
     "read_saved_plan",
     "resolve_target",
     "silent",

@@ -39,6 +39,7 @@ __all__ = [
     "SavedPlan",
     "apply_saved_plan",
     "is_saved_plan",
+    "read_plan_file",
     "read_saved_plan",
     "repository_root",
     "saved_plan_schema",
@@ -239,6 +240,22 @@ def read_saved_plan(path: Path) -> SavedPlan:
         raise PlanError(f"{path}: {err}") from err
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise PlanError(f"{path}: cannot read the saved plan ({err.__class__.__name__})") from err
+
+
+def read_plan_file(path: Path) -> Plan:
+    """The plan in a saved plan, or in `styx plan --format json` output; PlanError otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise PlanError(f"not a saved plan: {path} ({err.__class__.__name__})") from err
+    if isinstance(data, dict) and data.get("kind") == SAVED_KIND:
+        return read_saved_plan(path).plan
+    if isinstance(data, dict) and "format_version" in data and "steps" in data:
+        try:
+            return plan_from_dict(data)
+        except PlanError as err:
+            raise PlanError(f"{path}: {err}") from err
+    raise PlanError(f"not a saved plan: {path} (make one with `styx plan TASK -o {path.name}`)")
 
 
 def _shape(plan: Plan) -> tuple[Any, ...]:
