@@ -13,6 +13,8 @@ BIN    := $(VENV)/bin
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	@# The distribution was called "styx" before (a name PyPI gives an unrelated project).
+	$(BIN)/python -m pip uninstall -q -y styx 2>/dev/null || true
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
