@@ -13,10 +13,13 @@ from typing import Any
 from styx.plan._model import Action, DiffKind, NodeChange, Plan, PropertyChange, Step
 from styx.plan._text import display_type
 
-__all__ = ["GITHUB_COMMENT_LIMIT", "comment_marker", "render_markdown"]
+__all__ = ["CI_HEADROOM", "GITHUB_COMMENT_LIMIT", "comment_marker", "render_markdown"]
 
 # GitHub refuses an issue or pull-request comment longer than this.
 GITHUB_COMMENT_LIMIT = 65_536
+# What a comment leaves for the CI's own first line (examples/ci/plan-comment.js puts a
+# hidden marker naming the stack file there, at most 220 characters).
+CI_HEADROOM = 512
 # Below this the heading, summary and cut notice might not fit together.
 _MIN_LIMIT = 4_096
 
@@ -278,8 +281,10 @@ def _notice(cut: Mapping[str, int], total: Mapping[str, int], chars: int) -> str
     )
 
 
-def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT - CI_HEADROOM) -> str:
     """The plan as a pull-request comment, never longer than `limit` characters.
+
+    The default leaves CI_HEADROOM characters under GitHub's limit for the CI's own line.
 
     The marker, heading and summary always stay. When the whole plan does not fit, whole
     pieces are cut — folded diffs first, then table rows, node changes, drift, warnings last —
