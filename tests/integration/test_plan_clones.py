@@ -6,6 +6,7 @@ request's checkout to a fresh clone of the merge commit, on one machine.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from styx.workflow._saved import _validator
 
 pytestmark = pytest.mark.integration
 
@@ -100,6 +103,7 @@ def test_two_plans_of_the_same_change_are_the_same_bytes(styx: Clones) -> None:
 
 def test_a_plan_saved_in_one_clone_applies_from_another(styx: Clones) -> None:
     saved = (styx.first / "plan.json").read_text()
+    _validator().validate(json.loads(saved))  # the file as written fits its schema
     assert str(styx.first) not in saved  # no absolute path of the first clone
     assert '"task": "tasks/clones.yaml"' in saved
     shutil.copy(styx.first / "plan.json", styx.second / "plan.json")
