@@ -277,7 +277,7 @@ def _notice(cut: Mapping[str, int], total: Mapping[str, int], chars: int) -> str
     ]
     return (
         f"\n… not shown, to fit GitHub's comment limit: {', '.join(parts)} "
-        f"({chars:,} characters); run `styx plan` for the full plan\n"
+        f"({chars:,} characters cut); run `styx plan` for the full plan\n"
     )
 
 

@@ -26,7 +26,7 @@ GOLDEN = Path(__file__).parent / "golden"
 NODE = "pulumi-python:dynamic/styx-local:Node"
 NOTICE = re.compile(
     r"\n… not shown, to fit GitHub's comment limit: (?P<parts>[^(]+) "
-    r"\((?P<chars>[\d,]+) characters\); run `styx plan` for the full plan\n$"
+    r"\((?P<chars>[\d,]+) characters cut\); run `styx plan` for the full plan\n$"
 )
 PART = re.compile(r"([\d,]+) of ([\d,]+) (table rows|node changes|property diffs|warnings)")
 
