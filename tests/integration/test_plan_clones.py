@@ -27,7 +27,7 @@ resources:
   cpus: 0.5
 workdir: ../app
 file_mounts:
-  /tmp/clones-config.txt: ../config.txt
+  ~/clones-config.txt: ../config.txt
 setup: |
   echo "setup from $(pwd)"
 run: |
