@@ -29,13 +29,13 @@ FORMAT_VERSION = 1
 
 # Node changes list in this order (a stable sort keeps the order within one field).
 _NODE_FIELDS = ("nodes", "setup", "envs", "secrets", "file_mounts", "workdir", "run")
-_DIGITS = re.compile(r"(\d+)")
+_DIGITS = re.compile(r"([0-9]+)")  # ASCII digits only: "²".isdigit() but int("²") fails
 
 
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key that puts worker2 before worker10: digit runs compare as numbers."""
     return tuple(
-        (1, int(part), part) if part.isdigit() else (0, 0, part)
+        (1, int(part), part) if part.isascii() and part.isdigit() else (0, 0, part)
         for part in _DIGITS.split(text)
         if part
     )

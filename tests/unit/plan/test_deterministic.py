@@ -102,5 +102,6 @@ def test_the_canonical_order_is_by_type_then_name_with_numbers_by_value() -> Non
     assert [s.name for s in plan.steps] == ["big-net", *NAMES]
     assert plan.sorted() == plan
     assert sorted(["w10", "w9", "head", "w1"], key=natural_key) == ["head", "w1", "w9", "w10"]
+    assert sorted(["w²", "w٣", "w2", "w"], key=natural_key) == ["w", "w2", "w²", "w٣"]
     update = next(s for s in plan.steps if s.name == "big-worker2")
     assert [c.path for c in update.changes] == ["cpus", "mem", "state"]
