@@ -36,6 +36,7 @@ from styx.retention import (
     prune_runs,
     release_run,
     remove,
+    sweep,
 )
 
 __all__ = [
@@ -143,6 +144,7 @@ def finish_run_dir(run_dir: Path, *, failed: bool) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
     policy = RetentionPolicy.from_env()
     remove(prune_runs(run_dir.parent, policy.failed_runs))
+    sweep(policy)  # the rest of the policy, while we are here (listings and file times only)
 
 
 def known_hosts_path(run_dir: Path) -> Path:
