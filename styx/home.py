@@ -8,6 +8,7 @@ nodes write there are private too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -44,8 +45,8 @@ def restrict_umask() -> int:
 def private_dir(path: Path) -> Path:
     """`path` as a folder, created (with any missing parents) mode 0700.
 
-    mkdir's mode is filtered by the umask and `parents=True` ignores it for the parents, so
-    each folder this call creates is chmod-ed; folders that already existed are left alone.
+    `mkdir(parents=True)` would make the parents with the umask's default (often 0755), so
+    each missing folder is made here with 0700; folders that already existed are left alone.
     """
     missing: list[Path] = []
     probe = path
@@ -55,11 +56,9 @@ def private_dir(path: Path) -> Path:
             break
         probe = probe.parent
     for folder in reversed(missing):
-        try:
+        # The umask can only take bits away from 0700; FileExistsError: another process won.
+        with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=0o700)
-        except FileExistsError:
-            continue  # another process made it first; it is theirs to have set up
-        os.chmod(folder, 0o700)
     return path
 
 

@@ -124,7 +124,6 @@ def new_run_dir(cluster: ClusterAccess, kind: str, run_id: str | None = None) ->
         run_dir.mkdir(mode=0o700)
     except FileExistsError:
         raise NodeError(f"run {run_id} already exists on cluster {cluster.cluster}") from None
-    os.chmod(run_dir, 0o700)
     _ACTIVE_RUNS[run_dir] = hold_run(run_dir)
     return run_id, run_dir
 
