@@ -10,6 +10,9 @@ The policy (README, "Files under STYX_HOME"):
   stack. A run still going on is never touched.
 - job and setup logs (`stacks/<project>/<stack>/logs/<run>`) and setup records: kept while the
   cluster exists; after `styx down` for STYX_KEEP_LOGS_DAYS days, then removed.
+- the file backend's checkpoint backups (`state/.pulumi/backups/<project>/<stack>`): a copy
+  of the state before each update, which the engine writes and never reads; the newest
+  STYX_KEEP_STATE_BACKUPS per stack. The stack's history (every version) is never touched.
 
 The sweep only reads folder listings and file times (no engine, no network), so it runs by
 itself at the end of `styx down` and of every playbook run, and `styx gc` runs it on demand.
@@ -47,6 +50,7 @@ __all__ = [
 _DEFAULT_FAILED_RUNS = 5
 _DEFAULT_LOG_DAYS = 7.0
 _DEFAULT_ENGINE_LOG_MB = 50
+_DEFAULT_STATE_BACKUPS = 10
 # Written in a stack's folder by `styx down` once the stack holds no resources.
 DOWN_MARKER = "down"
 # In a run folder: flock-ed while the run goes on (the kernel drops it if Styx dies), and
@@ -83,6 +87,7 @@ class RetentionPolicy:
     engine_log_mb: int = _DEFAULT_ENGINE_LOG_MB
     failed_runs: int = _DEFAULT_FAILED_RUNS
     log_days: float = _DEFAULT_LOG_DAYS
+    state_backups: int = _DEFAULT_STATE_BACKUPS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RetentionPolicy:
@@ -94,6 +99,8 @@ class RetentionPolicy:
             failed_runs=int(_number(env, "STYX_KEEP_FAILED_RUNS", _DEFAULT_FAILED_RUNS,
                                     whole=True)),
             log_days=_number(env, "STYX_KEEP_LOGS_DAYS", _DEFAULT_LOG_DAYS, whole=False),
+            state_backups=int(_number(env, "STYX_KEEP_STATE_BACKUPS", _DEFAULT_STATE_BACKUPS,
+                                      whole=True)),
         )  # fmt: skip
 
 
@@ -285,6 +292,12 @@ def plan_sweep(
     if not policy.engine_logs and logs.is_dir() and not logs.is_symlink():
         out += [Removal(p, _size(p), "engine log (logs are off without STYX_DEBUG)")
                 for p in _children(logs)]  # fmt: skip
+    backups = home / "state" / ".pulumi" / "backups"
+    for project in _children(backups):
+        for stack in _children(project):
+            copies = [p for p in _children(stack) if p.is_file()]
+            out += [Removal(p, _size(p), "state backup beyond the newest kept (history stays)")
+                    for p in copies[: max(0, len(copies) - policy.state_backups)]]  # fmt: skip
     for stack_dir in _stack_dirs(home):
         down = _down_stack_removals(stack_dir, policy, now)
         out += down

@@ -41,7 +41,8 @@ def gc_command(dry_run: bool, as_json: bool, quiet: bool) -> None:
     Engine logs: off unless STYX_DEBUG is set (left-over ones go).
     Ansible run folders: failed ones beyond the newest STYX_KEEP_FAILED_RUNS (5) per stack.
     Job and setup logs: STYX_KEEP_LOGS_DAYS (7) days after `styx down`; never while the
-    cluster exists. The same policy runs by itself after `styx down` and each node run.
+    cluster exists. State backups: the newest STYX_KEEP_STATE_BACKUPS (10) per stack.
+    The same policy runs by itself after `styx down` and each setup or job run.
     """
     removals = plan_sweep(RetentionPolicy.from_env())
     total = sum(item.size for item in removals)

@@ -52,11 +52,11 @@ def run_folder(stack: Path, name: str, days: float, *, failed: bool = True) -> P
 
 
 def test_policy_from_the_environment() -> None:
-    assert RetentionPolicy.from_env({}) == RetentionPolicy(False, 50, 5, 7.0)
+    assert RetentionPolicy.from_env({}) == RetentionPolicy(False, 50, 5, 7.0, 10)
     policy = RetentionPolicy.from_env(
         {"STYX_DEBUG": "1", "STYX_KEEP_FAILED_RUNS": "0", "STYX_KEEP_LOGS_DAYS": "0.5"}
     )
-    assert policy == RetentionPolicy(True, 50, 0, 0.5)
+    assert policy == RetentionPolicy(True, 50, 0, 0.5, 10)
     assert not RetentionPolicy.from_env({"STYX_DEBUG": "0"}).engine_logs
     with pytest.raises(StyxError, match="STYX_KEEP_FAILED_RUNS='many' must be a whole number"):
         RetentionPolicy.from_env({"STYX_KEEP_FAILED_RUNS": "many"})
@@ -148,3 +148,15 @@ def test_a_cluster_applied_again_after_down_is_live(tmp_path: Path) -> None:
     mark_down(stack)
     age(stack / "down", 8)
     assert [r.path for r in plan_sweep(RetentionPolicy(log_days=7), tmp_path)] == [log.parent]
+
+
+def test_state_backups_keep_the_newest_and_history_is_never_touched(tmp_path: Path) -> None:
+    pulumi = tmp_path / "state" / ".pulumi"
+    backups = [touch(pulumi / "backups" / "styx" / "dev" / f"dev.{i}.json", 10 - i)
+               for i in range(5)]  # fmt: skip
+    history = [touch(pulumi / "history" / "styx" / "dev" / f"dev-{i}.checkpoint.json", 100)
+               for i in range(5)]  # fmt: skip
+    listed = plan_sweep(RetentionPolicy(state_backups=2), tmp_path)
+    assert [r.path for r in listed] == backups[:3]
+    sweep(RetentionPolicy(state_backups=2), tmp_path)
+    assert all(p.exists() for p in history) and all(p.exists() for p in backups[3:])
