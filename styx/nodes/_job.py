@@ -86,7 +86,9 @@ def run_job(
 ) -> JobResult:
     """Run `work.run` on every node at once; each output line goes to on_output(node, line).
 
-    Lines arrive as the nodes print them. Logs are kept in state_dir/logs/<job id>/<node>.log.
+    Lines arrive as the nodes print them, known secret values masked. Logs are kept in
+    state_dir/logs/<job id>/<node>.log; the run's private folder (result.private_dir) is
+    removed when Ansible ran the job everywhere, and kept when it failed (retention.py).
     A failing node does not stop the others; the result holds every node's exit code.
     """
     if not work.run:
