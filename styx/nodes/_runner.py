@@ -120,10 +120,14 @@ def new_run_dir(cluster: ClusterAccess, kind: str, run_id: str | None = None) ->
     run_id = run_id or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{random.token_hex(3)}"
     runs = private_dir(cluster.state_dir / "runs")
     run_dir = runs / run_id
+    taken = NodeError(f"run {run_id} already exists on cluster {cluster.cluster}")
+    # A run that ended well leaves its logs, not its folder: both say the id is taken.
+    if (cluster.state_dir / "logs" / run_id).exists():
+        raise taken
     try:
         run_dir.mkdir(mode=0o700)
     except FileExistsError:
-        raise NodeError(f"run {run_id} already exists on cluster {cluster.cluster}") from None
+        raise taken from None
     _ACTIVE_RUNS[run_dir] = hold_run(run_dir)
     return run_id, run_dir
 
