@@ -34,8 +34,8 @@ from styx.home import open_private, styx_home
 __all__ = [
     "Removal",
     "RetentionPolicy",
+    "engine_log_settings",
     "engine_logs_dir",
-    "engine_logs_on",
     "hold_run",
     "mark_down",
     "mark_failed",
@@ -118,7 +118,7 @@ def engine_logs_dir(home: Path | None = None) -> Path:
     return (home or styx_home()) / "pulumi" / "logs"
 
 
-def engine_logs_on(policy: RetentionPolicy, home: Path | None = None) -> dict[str, str]:
+def engine_log_settings(policy: RetentionPolicy, home: Path | None = None) -> dict[str, str]:
     """Prepare the engine's log folder for the policy; returns the engine variables it needs.
 
     Pulumi 3.2xx opens a log file under `$PULUMI_HOME/logs` at the start of every command,

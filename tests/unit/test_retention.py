@@ -11,8 +11,8 @@ import pytest
 from styx.errors import StyxError
 from styx.retention import (
     RetentionPolicy,
+    engine_log_settings,
     engine_logs_dir,
-    engine_logs_on,
     hold_run,
     mark_down,
     mark_failed,
@@ -67,10 +67,10 @@ def test_policy_from_the_environment() -> None:
 def test_engine_logs_off_puts_a_file_where_the_engine_wants_its_folder(tmp_path: Path) -> None:
     logs = engine_logs_dir(tmp_path)
     touch(logs / "pulumi-20260101T000000-1-preview.log")
-    assert engine_logs_on(RetentionPolicy(engine_logs=False), tmp_path) == {}
+    assert engine_log_settings(RetentionPolicy(engine_logs=False), tmp_path) == {}
     assert logs.is_file() and logs.stat().st_mode & 0o777 == 0o600
     assert "STYX_DEBUG" in logs.read_text()
-    on = engine_logs_on(RetentionPolicy(engine_logs=True, engine_log_mb=3), tmp_path)
+    on = engine_log_settings(RetentionPolicy(engine_logs=True, engine_log_mb=3), tmp_path)
     assert on == {"PULUMI_LOG_ROTATION_MAX_TOTAL_MB": "3", "PULUMI_LOG_ROTATION_MAX_AGE_DAYS": "7"}
     assert not logs.exists()  # the engine makes its folder again
 
