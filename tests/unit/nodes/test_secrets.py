@@ -1,4 +1,4 @@
-"""Secrets go through a named pipe: readable while the run lasts, on disk never."""
+"""Secrets go through a named pipe (on disk never) and read `[secret]` in what a job prints."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from styx.nodes._secrets import export_lines, secret_fifo
+from styx.nodes._secrets import SecretMask, export_lines, secret_fifo
 
 
 def test_export_lines_quote_for_the_shell() -> None:
@@ -44,8 +44,6 @@ def test_no_secrets_no_fifo(tmp_path: Path) -> None:
 
 
 # Masking what a job prints -------------------------------------------------------------
-
-from styx.nodes._secrets import SecretMask  # noqa: E402
 
 
 def fed(mask: SecretMask, pieces: list[bytes]) -> bytes:
