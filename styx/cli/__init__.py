@@ -22,10 +22,12 @@ from styx.cli.cluster import (
 )
 from styx.cli.compile import compile_command
 from styx.cli.engine import engine_group
+from styx.cli.gc import gc_command
 from styx.cli.show import show_command
 from styx.cli.status import status_command
 from styx.cli.validate import validate_command
 from styx.errors import StyxError
+from styx.home import restrict_umask
 
 __all__ = ["cli", "main"]
 
@@ -42,6 +44,7 @@ for command in (
 cli.add_command(check_command)
 cli.add_command(compile_command)
 cli.add_command(engine_group)
+cli.add_command(gc_command)
 cli.add_command(validate_command)
 cli.add_command(show_command)
 
@@ -52,6 +55,9 @@ def _debug() -> bool:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the CLI, turning Styx errors into one red line and exit code 1."""
+    # Everything written under STYX_HOME, by us or by the engine, ansible and local nodes we
+    # start, may hold a secret or a job's output: private to the user (0600/0700).
+    restrict_umask()
     try:
         # Not standalone: click hands back exit codes instead of exiting, so Styx's own
         # errors, click's usage errors and ctx.exit(code) all leave through here.
