@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except StyxError as err:
         if _debug():
             traceback.print_exc()
-        click.secho(f"error: {err}", fg="red" if use_color(sys.stderr) else None, err=True)
+        line = f"error: {err}"
+        click.echo(click.style(line, fg="red") if use_color(sys.stderr) else line, err=True)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -99,17 +100,41 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
     assert use_color(Tty())
 
 
-def test_no_color_reaches_click_and_the_error_line(tmp_path: Path) -> None:
-    # `script` would give a real terminal; instead check the pieces that decide.
-    ctx = cli.make_context("styx", ["show", "x"], color=None)
-    assert ctx.color is None
-    os.environ["NO_COLOR"] = "1"
-    try:
-        assert cli.make_context("styx", ["show", "x"]).color is False
-    finally:
-        del os.environ["NO_COLOR"]
-    proc = run("show", str(tmp_path / "missing.json"), NO_COLOR="1")
-    assert "\x1b[" not in proc.stderr
+def on_a_terminal(*args: str, **env: str) -> str:
+    """What `styx ARGS` writes to a real terminal (a pseudo-terminal), stdout and stderr."""
+    main, child = pty.openpty()
+    full = {"PATH": os.environ["PATH"], "STYX_HOME": "/nonexistent/styx-home",
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""), "TERM": "xterm", **env}
+    subprocess.run([sys.executable, "-m", "styx", *args], stdin=subprocess.DEVNULL,
+                   stdout=child, stderr=child, env=full, timeout=120)
+    os.close(child)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    return out.decode()
+
+
+def test_a_terminal_gets_colour_unless_no_color(saved_file: Path, tmp_path: Path) -> None:
+    assert "\x1b[" in on_a_terminal("show", str(saved_file))
+    plain = on_a_terminal("show", str(saved_file), NO_COLOR="1")
+    assert "\x1b[" not in plain and "Stack styx/hello" in plain
+    assert "\x1b[31m" in on_a_terminal("show", str(tmp_path / "missing.json"))
+    error = on_a_terminal("show", str(tmp_path / "missing.json"), NO_COLOR="1")
+    assert "error: not a saved plan" in error and "\x1b[" not in error
+
+
+def test_no_color_reaches_click(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert cli.make_context("styx", ["show", "x"]).color is None
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli.make_context("styx", ["show", "x"]).color is False
 
 
 def test_single_dash_long_options_are_refused(tmp_path: Path) -> None:
