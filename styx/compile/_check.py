@@ -15,9 +15,11 @@ __all__ = ["check_fields", "locate"]
 
 def _place(spec: Spec, field: str, stack: StackFile | None) -> Place:
     place = field_place(spec, field)
-    # A stack file's cloud and region are put on the spec; point there when the task is silent.
-    if (stack is not None and place.line is None and place.path == str(spec.source)
-            and field in ("resources.cloud", "resources.region")):
+    # A stack file's cloud and region win over the task's (a flag wins over both).
+    leaf = field.removeprefix("resources.")
+    from_stack = stack is not None and leaf in ("cloud", "region") and \
+        getattr(stack, leaf) is not None
+    if from_stack and stack is not None and not place.path.startswith("--"):
         return Place(str(stack.source))
     return place
 
