@@ -34,8 +34,9 @@ resources:
   cpus: 0.5
   ports: 8888
 setup: |
-  ls -l sky_workdir/run.sh | cut -c1-10 > ~/mode.txt
-  test -d sky_workdir/empty && echo yes > ~/empty.txt || echo no > ~/empty.txt
+  # Setup runs in ~/sky_workdir.
+  ls -l run.sh | cut -c1-10 > ~/mode.txt
+  if test -d empty; then echo yes; else echo no; fi > ~/empty.txt
 """
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from styx.graph import node_name
-
 __all__ = ["LocalClusterPaths"]
 
 
@@ -33,6 +31,3 @@ class LocalClusterPaths:
     def node_dir(self, name: str) -> Path:
         """A node's own root folder, by the node's name."""
         return self.cluster_dir / name
-
-    def node_root(self, rank: int) -> Path:
-        return self.node_dir(node_name(rank))
