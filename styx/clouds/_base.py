@@ -31,7 +31,7 @@ from styx.graph import ResourceGraph
 if TYPE_CHECKING:
     from styx.spec import Resources, Spec, StackFile
 
-__all__ = ["Cloud", "FieldRule", "Program", "Support", "candidates_on"]
+__all__ = ["Cloud", "FieldRule", "Program", "Support", "candidates_on", "images_of"]
 
 Program = Callable[[], None]
 
@@ -68,6 +68,14 @@ def candidates_on(spec: Spec, cloud: str) -> tuple[Resources, ...]:
     """The candidates a cloud may use: those naming it, or no cloud at all."""
     every = spec.candidates or (spec.resources,)
     return tuple(c for c in every if c.cloud in (None, cloud))
+
+
+def images_of(resources: Resources) -> tuple[str, ...]:
+    """The images a candidate names: its image_id, or each region's."""
+    image = resources.image_id
+    if image is None:
+        return ()
+    return (image,) if isinstance(image, str) else tuple(image.values())
 
 
 class Cloud(abc.ABC):

@@ -18,7 +18,7 @@ import pytest
 
 from styx.clouds import CLOUD_NAMES, Support, cloud_named
 from styx.compile import ResourceGraph, compile_spec
-from styx.errors import CloudFieldError
+from styx.errors import CloudError, CloudFieldError
 from styx.spec import load_task
 from styx.spec._build import HANDLED_RESOURCE_FIELDS, HANDLED_TASK_FIELDS
 
@@ -216,3 +216,22 @@ def test_what_the_local_cloud_cannot_do_is_said() -> None:
                 "resources.autostop"):
         assert support[key] is Support.WARNED, key
     assert support["resources.ports"] is Support.HONOURED
+
+
+def test_the_spec_layer_knows_the_same_clouds_as_the_table() -> None:
+    from styx.spec import STYX_CLOUDS
+
+    assert tuple(STYX_CLOUDS) == CLOUD_NAMES
+
+
+def test_candidates_choose_the_cloud_when_resources_name_none(
+    tmp_path: Path, styx_home: Path
+) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("resources:\n  any_of:\n    - infra: aws/us-east-1\n      cpus: 2+\n"
+                    "    - infra: aws/eu-west-1\n      cpus: 2+\n")
+    assert compile_spec(load_task(path), "c").cloud == "aws"
+    path.write_text("resources:\n  any_of:\n    - cloud: aws\n    - cloud: local\n")
+    with pytest.raises(CloudError, match=r"t\.yaml:3:7: resources.cloud: the candidates name "
+                                         r"clouds aws, local; a cluster runs on one cloud"):
+        compile_spec(load_task(path), "c")

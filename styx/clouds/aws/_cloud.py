@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from styx.clouds._base import Cloud, FieldRule, Program, Support
+from styx.clouds._base import Cloud, FieldRule, Program, Support, images_of
 from styx.clouds.aws._graph import choose_for_spec, compile_aws
 from styx.clouds.aws._hostkeys import wait_for_host_keys
 from styx.clouds.aws._settings import AwsSettings
@@ -21,9 +21,7 @@ H, W, R = Support.HONOURED, Support.WARNED, Support.REFUSED
 
 
 def _not_an_ami(_spec: Spec, resources: Resources) -> bool:
-    image = resources.image_id
-    images = [] if image is None else [image] if isinstance(image, str) else list(image.values())
-    return any(not i.startswith("ami-") for i in images)
+    return any(not image.startswith("ami-") for image in images_of(resources))
 
 
 def build_program(graph: ResourceGraph) -> Program:

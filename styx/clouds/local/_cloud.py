@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from styx.clouds._base import Cloud, FieldRule, Program, Support
+from styx.clouds._base import Cloud, FieldRule, Program, Support, images_of
 from styx.clouds.local._graph import compile_local
 from styx.clouds.local._host import check_file_mounts, outside_home
 from styx.errors import NodeError
 from styx.graph import ResourceGraph
 
 if TYPE_CHECKING:
-    from styx.spec import Spec, StackFile
+    from styx.spec import Resources, Spec, StackFile
 
 __all__ = ["Local"]
 
 H, W, R = Support.HONOURED, Support.WARNED, Support.REFUSED
 
 
-def _image(ami: bool) -> Any:
-    def asks(_spec: Spec, r: Any) -> bool:
-        images = [] if r.image_id is None else (
-            [r.image_id] if isinstance(r.image_id, str) else list(r.image_id.values()))
-        return any(image.startswith("ami-") == ami for image in images)
+def _image(ami: bool) -> Callable[[Spec, Resources], bool]:
+    """Whether a candidate names an AMI (ami=True) or anything else (a docker: image...)."""
+
+    def asks(_spec: Spec, resources: Resources) -> bool:
+        return any(image.startswith("ami-") == ami for image in images_of(resources))
 
     return asks
 
