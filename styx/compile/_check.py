@@ -33,7 +33,7 @@ def check_fields(spec: Spec, cloud: Cloud, stack: StackFile | None = None) -> tu
     """The warnings for fields `cloud` ignores; CloudFieldError listing every field it refuses."""
     candidates = candidates_on(spec, cloud.name)
     refused: list[SpecIssue] = []
-    warnings: list[str] = []
+    warnings: list[SpecIssue] = []
     for rule in cloud.rules:
         asks = rule.asks
         if rule.support is Support.HONOURED or asks is None:
@@ -45,12 +45,15 @@ def check_fields(spec: Spec, cloud: Cloud, stack: StackFile | None = None) -> tu
             refused.append(_issue(spec, rule.field,
                                   f"the {cloud.name} cloud refuses it ({what}{rule.note})", stack))
         else:
-            warnings.append(str(_issue(spec, rule.field,
-                                       f"the {cloud.name} cloud ignores it ({rule.note})",
-                                       stack)))
+            warnings.append(_issue(spec, rule.field,
+                                   f"the {cloud.name} cloud ignores it ({rule.note})", stack))
     if refused:
-        raise CloudFieldError(refused, cloud=cloud.name)
-    return tuple(warnings)
+        raise CloudFieldError(sorted(refused, key=_in_file_order), cloud=cloud.name)
+    return tuple(str(w) for w in sorted(warnings, key=_in_file_order))
+
+
+def _in_file_order(issue: SpecIssue) -> tuple[str, int, int]:
+    return issue.path, issue.line or 0, issue.column or 0
 
 
 def locate(err: CloudError, spec: Spec, cloud: str, stack: StackFile | None) -> CloudError:

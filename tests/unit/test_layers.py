@@ -157,3 +157,12 @@ def test_importing_styx_leaves_the_environment_alone() -> None:
     # Where ansible forks, gRPC's fork handlers are off, unless the caller chose otherwise.
     assert _python(code.format("styx.nodes")) == "0"
     assert _python(code.format("styx.nodes"), GRPC_ENABLE_FORK_SUPPORT="1") == "1"
+
+
+def test_the_engines_plugin_process_loads_no_task_parser() -> None:
+    # The engine starts a plugin process per operation that imports the local providers
+    # (and so their packages): it must not pay for YAML, JSON Schema or AWS.
+    code = ("import sys, styx.clouds.local.provider, styx.clouds._keypair\n"
+            "print(sorted({'styx.spec', 'ruamel', 'jsonschema', 'styx.clouds.aws'} & "
+            "{m if m.startswith('styx') else m.split('.')[0] for m in sys.modules}))")
+    assert _python(code) == "[]"
