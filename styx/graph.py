@@ -134,9 +134,6 @@ class ResourceGraph:
             "resources": [r.to_dict() for r in self.resources],
         }
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
-
 
 def node_name(rank: int) -> str:
     """SkyPilot's naming: the head node, then workers numbered from 1."""
