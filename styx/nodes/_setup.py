@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from styx.clouds.local import check_file_mounts
+from styx.clouds import cloud_named
 from styx.home import write_private
 from styx.nodes._digest import make_bundle, setup_digest, sync_script
 from styx.nodes._env import check_names, setup_environment
@@ -103,9 +103,8 @@ def run_setup(
     """
     check_names(list(work.envs), "env")
     check_names(list(work.secrets), "secret")
-    if cluster.cloud == "local":
-        # Checked at plan time too; here it guards any caller that skipped the plan.
-        check_file_mounts(work.file_mounts)
+    # Checked at plan time too; here it guards any caller that skipped the plan.
+    cloud_named(cluster.cloud).check_file_mounts(work.file_mounts)
     digest = setup_digest(work)
     run_id, run_dir = new_run_dir(cluster, "setup")
     secrets = {name: reveal(value) for name, value in work.secrets.items()}

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from styx.spec._places import Place
+
 __all__ = [
     "DEFAULT_AUTOSTOP_MINUTES",
     "WAIT_FOR_MODES",
@@ -224,6 +226,8 @@ class Spec:
     workdir: Path | None
     setup: str | None
     run: str | None
+    # Where each field was written (see styx.spec._places); not part of what is asked.
+    places: Mapping[str, Place] = field(default_factory=FrozenMap, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe canonical form; secret values appear as "[secret]"."""

@@ -52,7 +52,7 @@ class Cluster:
     nodes: list[dict[str, Any]]
 
     def node_home(self, rank: int) -> Path:
-        return self.paths.node_root(rank) / "home"
+        return self.paths.node_dir(node_name(rank)) / "home"
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def cluster() -> Iterator[Cluster]:
                             "address": node_address(net["cidr"], rank),
                             "port": 2222,
                             "user": getpass.getuser(),
-                            "root": str(paths.node_root(rank)),
+                            "root": str(paths.node_dir(node_name(rank))),
                             "authorized_key": keys["public_key"],
                             "state": "running",
                         }
