@@ -48,6 +48,16 @@ def styx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     yield home
 
 
+@pytest.fixture(autouse=True)
+def _umask_restored() -> Iterator[None]:
+    """`styx.cli.main` sets the process umask to 077 (private files); a test that calls it
+    must not change the modes of files that later tests create."""
+    saved = os.umask(0o022)
+    os.umask(saved)
+    yield
+    os.umask(saved)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _engine_on_path() -> Iterator[None]:
     """Keep the installed engine reachable when a test points STYX_HOME at a temp folder.
