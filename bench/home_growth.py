@@ -80,10 +80,13 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def engine_cpu(nodes: int, repeat: int) -> dict[bool, float]:
-    """Median engine CPU seconds of one plan, log off (False) and on (True), interleaved."""
+def engine_cpu(nodes: int, repeat: int) -> tuple[dict[bool, float], float]:
+    """Median engine CPU seconds of one plan, log off (False) and on (True), interleaved;
+    and the bytes of engine log one plan writes with it on."""
     seconds: dict[bool, list[float]] = {False: [], True: []}
+    logged: list[int] = []
     with isolated_styx_home() as tmp:
+        from styx.home import styx_home
         from styx.workflow import plan_target, resolve_target
 
         task = tmp / "cpu.yaml"
@@ -93,16 +96,21 @@ def engine_cpu(nodes: int, repeat: int) -> dict[bool, float]:
         for _ in range(repeat):
             for log_on in (False, True):
                 set_engine_log(log_on)
+                logs_before = footprint(styx_home() / "pulumi")[0]
                 before = children_cpu()
                 plan_target(target)
                 seconds[log_on].append(children_cpu() - before)
+                if log_on:
+                    logged.append(footprint(styx_home() / "pulumi")[0] - logs_before)
         set_engine_log(False)
-    return {on: statistics.median(values) for on, values in seconds.items()}
+    medians = {on: statistics.median(values) for on, values in seconds.items()}
+    return medians, statistics.median(logged)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--plans", type=int, default=100, help="plans for the growth measure")
+    parser.add_argument("--plans", type=int, default=100,
+                        help="plans for the growth measure (0: skip)")
     parser.add_argument("--debug-plans", type=int, default=20,
                         help="plans with the engine log on (0: skip)")
     parser.add_argument("--cpu-nodes", type=int, default=300, help="nodes for the CPU measure")
@@ -110,12 +118,13 @@ def main() -> None:
     args = parser.parse_args()
     debug = os.environ.get("STYX_DEBUG")
 
-    print(f"growth: {args.plans} plans of a 2-node task, engine log off")
-    (size0, files0), (size1, files1) = growth(args.plans, log_on=False)
-    grown = size1 - size0
-    print(f"  after plan 1: {size0 / MB:.2f} MB in {files0} files; after plan {args.plans}: "
-          f"{size1 / MB:.2f} MB in {files1} files; growth {grown / 1024:.1f} KB "
-          f"({'within' if grown <= 2 * MB else 'OVER'} the 2 MB bound)")  # fmt: skip
+    if args.plans:
+        print(f"growth: {args.plans} plans of a 2-node task, engine log off")
+        (size0, files0), (size1, files1) = growth(args.plans, log_on=False)
+        grown = size1 - size0
+        print(f"  after plan 1: {size0 / MB:.2f} MB in {files0} files; after plan {args.plans}: "
+              f"{size1 / MB:.2f} MB in {files1} files; growth {grown / 1024:.1f} KB "
+              f"({'within' if grown <= 2 * MB else 'OVER'} the 2 MB bound)")  # fmt: skip
     if args.debug_plans:
         print(f"growth: {args.debug_plans} plans, engine log on (STYX_DEBUG=1)")
         (dsize0, dfiles0), (dsize1, dfiles1) = growth(args.debug_plans, log_on=True)
@@ -124,10 +133,11 @@ def main() -> None:
               f"{per_plan / 1024:.1f} KB per plan, {per_plan * 99 / MB:.1f} MB per 100 plans "
               f"(the engine's own rotation stops at {50} MB / 7 days)")  # fmt: skip
     print(f"engine CPU: plan of {args.cpu_nodes} nodes, median of {args.cpu_repeat}")
-    cpu = engine_cpu(args.cpu_nodes, args.cpu_repeat)
+    cpu, logged = engine_cpu(args.cpu_nodes, args.cpu_repeat)
     print(f"  log off {cpu[False]:.2f} s, log on {cpu[True]:.2f} s: the log costs "
           f"{(cpu[True] - cpu[False]) / cpu[True]:.0%} of the engine's CPU with it on; "
-          f"ratio off/on {cpu[False] / cpu[True]:.2f}")  # fmt: skip
+          f"ratio off/on {cpu[False] / cpu[True]:.2f}; with it on one plan writes "
+          f"{logged / MB:.2f} MB of engine log")  # fmt: skip
     set_engine_log(debug is not None)
     if debug is not None:
         os.environ["STYX_DEBUG"] = debug
