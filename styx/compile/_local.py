@@ -26,7 +26,10 @@ def compile_local(spec: Spec, cluster: str) -> ResourceGraph:
         )
     cpus = resources.cpus.value if resources.cpus else None
     memory = resources.memory.value if resources.memory else None
-    warnings = check_fits(cpus, memory, spec.num_nodes)
+    warnings = [*spec.warnings, *check_fits(cpus, memory, spec.num_nodes)]
+    if any(c.network_tier == "best" for c in (resources, *spec.candidates)):
+        warnings.append("network_tier best is ignored on the local cloud: its nodes share "
+                        "this host's loopback network")
     check_file_mounts(tuple(spec.file_mounts))  # a mount may not escape the node's home
     network, keys = f"{cluster}-network", f"{cluster}-keys"
     decls = [
