@@ -73,9 +73,13 @@ def validate_command(ctx: click.Context, task: Path | None, stack_path: Path | N
         ctx.exit(1)
     if as_json:
         click.echo(json.dumps({"valid": True, "fingerprint": spec.fingerprint(),
-                               "spec": spec.to_dict(), "errors": []}, indent=2))
+                               "spec": spec.to_dict(), "errors": [],
+                               "warnings": list(spec.warnings)}, indent=2))
     else:
         _print_summary(spec, task_path, stack)
+        # What the task asks that Styx reads and ignores (config keys, ...): the plan says it too.
+        for warning in spec.warnings:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
 
 
 def _report_errors(issues: Sequence[SpecIssue], *, as_json: bool) -> None:
