@@ -123,3 +123,20 @@ def test_a_valid_pipeline_is_still_refused_with_one_message(tmp_path: Path) -> N
         load_task(task)
     (issue,) = caught.value.issues
     assert "a job group of 2 tasks" in issue.message and issue.line == 4
+
+
+def test_validate_shows_resolved_paths_from_the_repository_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from styx.cli import cli
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    _write(repo / "data" / "x.txt", "x\n")
+    _write(repo / "app" / "task.yaml", "workdir: .\nfile_mounts:\n  ~/x.txt: data/x.txt\n")
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(cli, ["validate", "app/task.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "workdir      ./\n" in result.output
+    assert "~/x.txt <- ./data/x.txt" in result.output
