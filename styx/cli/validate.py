@@ -73,9 +73,13 @@ def validate_command(ctx: click.Context, task: Path | None, stack_path: Path | N
         ctx.exit(1)
     if as_json:
         click.echo(json.dumps({"valid": True, "fingerprint": spec.fingerprint(),
-                               "spec": spec.to_dict(), "errors": []}, indent=2))
+                               "spec": spec.to_dict(), "errors": [],
+                               "warnings": list(spec.warnings)}, indent=2))
     else:
         _print_summary(spec, task_path, stack)
+        # What the task asks that Styx reads and ignores (config keys, ...): the plan says it too.
+        for warning in spec.warnings:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
 
 
 def _report_errors(issues: Sequence[SpecIssue], *, as_json: bool) -> None:
@@ -141,7 +145,7 @@ def _print_summary(spec: Spec, task: Path, stack: StackFile | None) -> None:
         ("envs", ", ".join(spec.envs) or "-"),
         # Names only: values of secrets never reach the terminal.
         ("secrets", ", ".join(spec.secrets) or "-"),
-        ("workdir", spec.workdir or "-"),
+        ("workdir", _from_root(str(spec.workdir)) if spec.workdir else "-"),
         ("file_mounts", len(spec.file_mounts) or "-"),
         ("setup", _lines(spec.setup)),
         ("run", _lines(spec.run)),
@@ -150,4 +154,18 @@ def _print_summary(spec: Spec, task: Path, stack: StackFile | None) -> None:
     for label, value in rows:
         click.echo(f"  {label:<12} {value}")
     for dst, src in spec.file_mounts.items():
-        click.echo(f"  {'':<12} {dst} <- {src}")
+        click.echo(f"  {'':<12} {dst} <- {_from_root(src)}")
+
+
+def _from_root(path: str) -> str:
+    """A local path as the repository (the git checkout around the working directory) names it.
+
+    Relative paths resolve against the working directory, as with `sky`; showing them from
+    the repository's root says what was picked without the machine's absolute prefix.
+    """
+    here = Path.cwd()
+    root = next((d for d in (here, *here.parents) if (d / ".git").exists()), None)
+    if root is None or not Path(path).is_relative_to(root):
+        return path
+    relative = Path(path).relative_to(root).as_posix()
+    return "./" if relative == "." else f"./{relative}"

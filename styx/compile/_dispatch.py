@@ -44,7 +44,8 @@ def compile_spec(spec: Spec, cluster: str, stack: StackFile | None = None) -> Re
     CloudFieldError naming it, file:line:col and the cloud; an ignored one a plan warning.
     """
     cloud = cloud_of(spec)
-    warnings = check_fields(spec, cloud, stack)
+    # The spec's own warnings (ignored `config:` keys, managed-job settings) come first.
+    warnings = (*spec.warnings, *check_fields(spec, cloud, stack))
     try:
         graph = cloud.compile(spec, cluster, stack)
     except CloudError as err:

@@ -25,7 +25,9 @@ from styx.spec._model import (
     Spec,
 )
 from styx.spec._parse import (
+    ACCELERATOR_NAMES,
     STYX_CLOUDS,
+    canonical_accelerator,
     parse_accelerators,
     parse_autostop,
     parse_cloud,
@@ -42,6 +44,7 @@ from styx.spec._stack import StackFile, apply_stack, load_stack
 from styx.spec._template import ENV_NAME, parse_env_file
 
 __all__ = [
+    "ACCELERATOR_NAMES",
     "DEFAULT_AUTOSTOP_MINUTES",
     "ENV_NAME",
     "STYX_CLOUDS",
@@ -57,6 +60,7 @@ __all__ = [
     "Spec",
     "StackFile",
     "apply_stack",
+    "canonical_accelerator",
     "field_issue",
     "field_place",
     "load_schema",

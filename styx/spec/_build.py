@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from styx.errors import SpecIssue
+from styx.spec._config import read_config
 from styx.spec._model import Accelerator, FrozenMap, Resources, Secret, Spec
 from styx.spec._parse import (
     parse_accelerators,
@@ -22,7 +24,7 @@ from styx.spec._parse import (
     parse_ports,
 )
 from styx.spec._template import ENV_NAME, ENV_REFERENCE, substitute_envs
-from styx.spec._yaml import Document, NodePath
+from styx.spec._yaml import Document, NodePath, describe_path
 
 __all__ = [
     "HANDLED_AUTOSTOP_FIELDS",
@@ -38,12 +40,13 @@ T = TypeVar("T")
 # The schema fields this module turns into the model; tests hold them equal to the schema's
 # supported (not x-styx-unsupported) properties, so neither side can drift.
 HANDLED_TASK_FIELDS: Final = frozenset(
-    {"name", "workdir", "num_nodes", "resources", "envs", "secrets", "file_mounts", "setup", "run"}
+    {"name", "workdir", "num_nodes", "resources", "envs", "secrets", "file_mounts", "setup", "run",
+     "config"}
 )
 HANDLED_RESOURCE_FIELDS: Final = frozenset(
     {"infra", "cloud", "region", "zone", "instance_type", "cpus", "memory", "accelerators",
      "gpus", "use_spot", "disk_size", "disk_tier", "ports", "image_id", "labels", "autostop",
-     "any_of", "ordered"}
+     "any_of", "ordered", "network_tier", "job_recovery", "spot_recovery"}
 )
 HANDLED_AUTOSTOP_FIELDS: Final = frozenset({"idle_minutes", "down", "wait_for"})
 
@@ -51,7 +54,11 @@ _LOCATION_FIELDS: Final = ("cloud", "region", "zone")
 # Marks a block whose location came from `infra` (which sets all of it, unset parts too).
 _WHOLE_LOCATION: Final = "<infra>"
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-_CASE_INSENSITIVE: Final = ("cloud", "disk_tier")
+_CASE_INSENSITIVE: Final = ("cloud", "disk_tier", "network_tier")
+# Read and reported as ignored: they drive managed jobs, which `sky launch` ignores too.
+_MANAGED_JOB_FIELDS: Final = ("job_recovery", "spot_recovery")
+# Where SkyPilot puts a relative remote path, and the workdir.
+_REMOTE_WORKDIR: Final = "~/sky_workdir"
 
 
 @dataclass(frozen=True)
@@ -98,10 +105,14 @@ def _normalize_resources(block: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def build_spec(document: Document, source: Path, overrides: Overrides) -> tuple[Spec | None,
-                                                                               list[SpecIssue]]:
-    """The Spec, or None with the issues found (all of them, not just the first)."""
-    builder = _Builder(document, source.parent)
+def build_spec(document: Document, source: Path, overrides: Overrides,
+               base: Path | None = None) -> tuple[Spec | None, list[SpecIssue]]:
+    """The Spec, or None with the issues found (all of them, not just the first).
+
+    Relative local paths resolve against `base`, by default the directory Styx runs in, as
+    SkyPilot resolves them against the directory `sky` runs in.
+    """
+    builder = _Builder(document, base if base is not None else Path(os.getcwd()))
     spec = builder.build(source, overrides)
     issues = sorted(builder.issues, key=lambda i: (i.path, i.line or 0, i.column or 0))
     return (spec if not issues else None), issues
@@ -151,6 +162,14 @@ class _Builder:
             self._issue(("secrets", name), f"{name} is both an env and a secret; keep one",
                         key=True)
         resources, candidates, ordered = self._resources(data.get("resources") or {})
+        config = read_config(data.get("config"))
+        for where, message in config.problems:
+            self._issue(where, message)
+        if config.labels:
+            # The task's own labels win over config's, as in SkyPilot.
+            resources = _with_labels(resources, config.labels)
+            candidates = tuple(_with_labels(c, config.labels) for c in candidates)
+        warnings = [*config.warnings, *self._managed_job_warnings(data.get("resources") or {})]
         return Spec(
             name=data.get("name"),
             source=source,
@@ -164,7 +183,23 @@ class _Builder:
             workdir=self._workdir(data.get("workdir"), envs),
             setup=data.get("setup"),
             run=data.get("run"),
+            warnings=tuple(warnings),
         )
+
+    def _managed_job_warnings(self, block: Mapping[str, Any]) -> list[str]:
+        found: list[str] = []
+        places: list[tuple[NodePath, Mapping[str, Any]]] = [(("resources",), block)]
+        for key in ("any_of", "ordered"):
+            for index, entry in enumerate(block.get(key) or []):
+                if isinstance(entry, Mapping):
+                    places.append((("resources", key, index), entry))
+        for path, fields in places:
+            for name in _MANAGED_JOB_FIELDS:
+                if name in fields:
+                    found.append(f"{describe_path((*path, name))} is ignored: it applies to "
+                                 "managed jobs (`sky jobs launch`), which Styx does not run, "
+                                 "and `sky launch` ignores it too")
+        return found
 
     # -- envs and secrets ---------------------------------------------------------------
 
@@ -201,6 +236,9 @@ class _Builder:
         if not os.path.exists(resolved):
             unset = sorted({m.group(1) or m.group(2) for m in ENV_REFERENCE.finditer(text)})
             hint = f"; {', '.join(unset)} not set in envs" if unset else ""
+            if not local.is_absolute():
+                hint += (f"; relative paths are relative to {self._base} (the directory Styx "
+                         "runs in, as with `sky`, unless a stack file's paths_base pins it)")
             self._issue(path, f"local path {text!r} does not exist (looked at {resolved}){hint}")
             return None
         if folder and not os.path.isdir(resolved):
@@ -218,10 +256,10 @@ class _Builder:
         result: dict[str, str] = {}
         for raw_dst, raw_src in mounts.items():
             path: NodePath = ("file_mounts", raw_dst)
-            dst = substitute_envs(raw_dst, envs)
-            if not (dst.startswith("/") or dst.startswith("~")):
-                self._issue(path, f"remote path {dst!r} must be absolute or start with ~/",
-                            key=True)
+            dst = _remote_path(substitute_envs(raw_dst, envs))
+            if dst is None:
+                self._issue(path, f"remote path {raw_dst!r} leaves ~/sky_workdir (where "
+                            "relative remote paths go); write it absolute or from ~/", key=True)
                 continue
             if dst in result:
                 self._issue(path, f"remote path {dst!r} is mounted twice", key=True)
@@ -351,7 +389,26 @@ class _Builder:
             image_id=image,
             labels=get("labels", _labels) or FrozenMap(),
             autostop=get("autostop", parse_autostop),
+            network_tier=get("network_tier", str),
         )
+
+
+def _remote_path(dst: str) -> str | None:
+    """A remote path as SkyPilot places it: a relative one lands under ~/sky_workdir/.
+
+    None when a relative path climbs out of ~/sky_workdir ('../x'): SkyPilot would put it
+    beside the workdir, which no other node path spells the same way.
+    """
+    if dst.startswith("/") or dst.startswith("~"):
+        return dst
+    relative = posixpath.normpath(dst)
+    if relative == ".." or relative.startswith("../"):
+        return None
+    return _REMOTE_WORKDIR if relative == "." else f"{_REMOTE_WORKDIR}/{relative}"
+
+
+def _with_labels(resources: Resources, labels: Mapping[str, str]) -> Resources:
+    return replace(resources, labels=FrozenMap(sorted({**labels, **resources.labels}.items())))
 
 
 def _image(value: Any) -> str | FrozenMap[str] | None:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from styx.errors import SpecError, SpecIssue
-from styx.spec._build import Overrides, build_spec, normalize
+from styx.errors import SpecError
+from styx.spec._build import Overrides
+from styx.spec._check import check_pipeline, check_task
 from styx.spec._model import FrozenMap, Spec
 from styx.spec._places import places_of
-from styx.spec._schema import describe_value, schema_issues
 from styx.spec._stack import StackFile, apply_stack
 from styx.spec._template import parse_env_file, render_template
-from styx.spec._yaml import Document, internal_issue, parse_yaml, read_text
+from styx.spec._yaml import internal_issue, parse_yaml_documents, read_text
 
 __all__ = ["load_task"]
 
@@ -64,38 +63,13 @@ def _load(display: str, path: Path, env_overrides: Mapping[str, str], env_file: 
     merged_vars = {**(stack.variables if stack is not None else {}), **variables}
     text, rendered = render_template(original, merged_vars, display)
     shifted = rendered and text.count("\n") != original.count("\n")
-    document = parse_yaml(text, display, note=_RENDERED_NOTE if shifted else "")
-    if not isinstance(document.data, dict):
-        raise SpecError([document.issue((), "expected a mapping of task fields (name, "
-                                            "resources, setup, run, ...) at the top level, got "
-                                            + describe_value(document.data))])
-    document = replace(document, data=normalize(document.data))
+    documents = parse_yaml_documents(text, display, note=_RENDERED_NOTE if shifted else "")
     overrides = Overrides(envs=envs, secrets=dict(secret_overrides))
-    issues = schema_issues(document, "task")
-    if issues:
-        raise SpecError(_with_later_issues(document, source, overrides, issues))
-    spec, issues = build_spec(document, source, overrides)
+    base = stack.paths_base if stack is not None else None
+    if len(documents) > 1:
+        raise SpecError(check_pipeline(documents, source, overrides, base))
+    spec, issues = check_task(documents[0], source, overrides, base)
     if spec is None:
         raise SpecError(issues)
-    spec = replace(spec, places=FrozenMap(places_of(document)))
+    spec = replace(spec, places=FrozenMap(places_of(documents[0])))
     return spec if stack is None else apply_stack(spec, stack)
-
-
-def _with_later_issues(document: Document, source: Path, overrides: Overrides,
-                       issues: list[SpecIssue]) -> list[SpecIssue]:
-    """Schema issues plus what the next stage finds in the fields the schema accepted.
-
-    A typo in `resources` and a missing workdir are then reported together, instead of
-    one run of `styx validate` per stage.
-    """
-    broken = {_top_field(issue) for issue in issues}
-    if None in broken:
-        return issues
-    sound = {k: v for k, v in document.data.items() if k not in broken}
-    _, later = build_spec(replace(document, data=sound), source, overrides)
-    return sorted({*issues, *later}, key=lambda i: (i.line or 0, i.column or 0, i.message))
-
-
-def _top_field(issue: SpecIssue) -> str | None:
-    match = re.match(r"[^.\[]+", issue.field or "")
-    return match.group(0) if match else None

@@ -182,12 +182,13 @@ class Resources:
     image_id: str | Mapping[str, str] | None = None
     labels: Mapping[str, str] = field(default_factory=FrozenMap)
     autostop: Autostop | None = None
+    network_tier: str | None = None  # "standard" | "best" (SkyPilot's tiers)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe, with the requested amounts in the forms a task file uses ("4+", "V100:2")."""
         image: str | dict[str, str] | None
         image = self.image_id if isinstance(self.image_id, str | None) else dict(self.image_id)
-        return {
+        out: dict[str, Any] = {
             "cloud": self.cloud,
             "region": self.region,
             "zone": self.zone,
@@ -203,6 +204,10 @@ class Resources:
             "labels": dict(self.labels),
             "autostop": None if self.autostop is None else self.autostop.to_dict(),
         }
+        # Only when set: a task without it keeps the fingerprint it had before the field.
+        if self.network_tier is not None:
+            out["network_tier"] = self.network_tier
+        return out
 
 
 @dataclass(frozen=True)
@@ -228,6 +233,10 @@ class Spec:
     run: str | None
     # Where each field was written (see styx.spec._places); not part of what is asked.
     places: Mapping[str, Place] = field(default_factory=FrozenMap, compare=False, repr=False)
+    # What the task asks that Styx reads and deliberately does not apply (ignored `config:`
+    # keys, managed-job settings): each reaches the plan as a warning. Not part of the
+    # fingerprint: the wording of a warning is not something the task asks for.
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe canonical form; secret values appear as "[secret]"."""

@@ -18,8 +18,10 @@ from styx.spec._model import (
 from styx.spec._schema import suggest
 
 __all__ = [
+    "ACCELERATOR_NAMES",
     "SKYPILOT_CLOUDS",
     "STYX_CLOUDS",
+    "canonical_accelerator",
     "parse_accelerator",
     "parse_accelerators",
     "parse_autostop",
@@ -40,6 +42,17 @@ SKYPILOT_CLOUDS: Final = (
     "slurm", "hyperbolic", "seeweb", "shadeform", "yotta",
 )
 _KUBERNETES_ALIASES: Final = ("k8s", "kubernetes")
+# Accelerator names as SkyPilot spells them (its catalogs' canonical names): a task may
+# write them in any case (`v100`, `l40s`), and Styx shows and matches them like this.
+ACCELERATOR_NAMES: Final = (
+    "A10", "A10G", "A100", "A100-80GB", "A100-80GB-SXM", "A40", "A4000", "A5000", "A6000",
+    "B100", "B200", "GB200", "GH200", "H100", "H100-MEGA", "H100-SXM", "H200", "K80", "L4",
+    "L40", "L40S", "M60", "P100", "P4", "P40", "RTX3060", "RTX3080", "RTX3090", "RTX4090",
+    "RTX6000", "RTXPRO6000", "T4", "T4g", "V100", "V100-32GB", "MI100", "MI210", "MI250",
+    "MI250X", "MI300A", "MI300X", "MI325X", "MI355X", "Inferentia", "Inferentia2",
+    "Trainium", "Trainium2", "Gaudi HL-205", "Radeon Pro V520", "Maia100",
+)
+_CANONICAL_ACCELERATORS: Final = {name.lower(): name for name in ACCELERATOR_NAMES}
 
 # Bytes per unit, SkyPilot's table: its "GB" is a GiB.
 _SIZE_UNITS: Final = {
@@ -168,6 +181,11 @@ def parse_ports(value: Any) -> tuple[PortRange, ...]:
     return tuple(merged)
 
 
+def canonical_accelerator(name: str) -> str:
+    """SkyPilot's spelling of a known accelerator, whatever the case; others as written."""
+    return _CANONICAL_ACCELERATORS.get(name.lower(), name)
+
+
 def parse_accelerator(text: str) -> Accelerator:
     """ "V100" -> V100 x1; "A100:8"; "tpu-v2-8"; fractional counts ("T4:0.5") allowed."""
     text = text.strip().strip("'\"").strip()
@@ -181,7 +199,7 @@ def parse_accelerator(text: str) -> Accelerator:
     number = float(count) if count is not None else 1.0
     if not math.isfinite(number) or number <= 0:
         raise ValueError(f"accelerator count must be positive, got {text!r}")
-    return Accelerator(name, number)
+    return Accelerator(canonical_accelerator(name), number)
 
 
 def parse_accelerators(value: Any) -> tuple[tuple[Accelerator, ...], bool]:

@@ -19,6 +19,7 @@ from styx.spec._yaml import Document, NodePath
 __all__ = [
     "SchemaName",
     "describe_value",
+    "failing_paths",
     "load_schema",
     "schema_issues",
     "suggest",
@@ -107,6 +108,19 @@ def schema_issues(document: Document, name: SchemaName) -> list[SpecIssue]:
     return unique
 
 
+def failing_paths(document: Document, name: SchemaName) -> set[NodePath]:
+    """Where the schema rejects the document: each wrong value, each unknown key.
+
+    The loader drops exactly these places and builds the rest, so that an error in one
+    field does not hide an error in its neighbour.
+    """
+    explainer = _Explainer(load_schema(name), document)
+    paths: set[NodePath] = set()
+    for error in _validator(name).iter_errors(document.data):
+        paths |= explainer.paths(error)
+    return paths
+
+
 class _Explainer:
     """Turns jsonschema's errors into SpecIssues that point at the offending key or value."""
 
@@ -133,6 +147,30 @@ class _Explainer:
             yield from self._alternatives(error, path, chain)
             return
         yield self._doc.issue(path, self._message(error, path, chain))
+
+    def paths(self, error: ValidationError) -> set[NodePath]:
+        """The places `explain` points at for this error (see failing_paths)."""
+        path: NodePath = tuple(error.absolute_path)
+        if error.validator in ("additionalProperties", "unevaluatedProperties") and \
+                isinstance(error.instance, dict) and isinstance(error.schema, Mapping):
+            known = set(error.schema.get("properties", {}))
+            patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+            return {(*path, key) for key in error.instance
+                    if key not in known and not any(p.search(key) for p in patterns)}
+        inner = self._inner(error) if error.validator in ("anyOf", "oneOf") else []
+        if inner:
+            return set().union(*(self.paths(sub) for sub in inner))
+        return {path}
+
+    def _inner(self, error: ValidationError) -> list[ValidationError]:
+        """anyOf: the errors of the one alternative that takes this kind of value, if one."""
+        branches = error.validator_value if isinstance(error.validator_value, list) else []
+        fitting = [i for i, branch in enumerate(branches)
+                   if _accepts_type(self._types(branch), error.instance)]
+        if len(fitting) != 1:
+            return []
+        return [e for e in error.context or ()
+                if e.relative_schema_path and e.relative_schema_path[0] == fitting[0]]
 
     def _chain(self, schema_path: Iterable[Any]) -> list[Mapping[str, Any]]:
         """The subschemas walked from the root to the failing keyword, following $refs."""
@@ -213,16 +251,11 @@ class _Explainer:
     def _alternatives(self, error: ValidationError, path: NodePath,
                       chain: list[Mapping[str, Any]]) -> Iterator[SpecIssue]:
         """anyOf: when exactly one alternative takes this kind of value, its errors say most."""
-        branches = error.validator_value if isinstance(error.validator_value, list) else []
-        fitting = [i for i, branch in enumerate(branches)
-                   if _accepts_type(self._types(branch), error.instance)]
-        if len(fitting) == 1:
-            inner = [e for e in error.context or ()
-                     if e.relative_schema_path and e.relative_schema_path[0] == fitting[0]]
-            if inner:
-                for sub in inner:
-                    yield from self.explain(sub)
-                return
+        inner = self._inner(error)
+        if inner:
+            for sub in inner:
+                yield from self.explain(sub)
+            return
         yield self._doc.issue(path, self._message(error, path, chain))
 
     def _types(self, branch: Any) -> set[str] | None:

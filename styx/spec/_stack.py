@@ -36,6 +36,9 @@ class StackFile:
     passphrase_file: Path | None = None
     allowed_ssh_cidrs: tuple[str, ...] = ()
     description: str | None = None
+    # Pins what the task's relative local paths are relative to (default: the working
+    # directory), so CI resolves them the same from wherever it runs.
+    paths_base: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +54,7 @@ class StackFile:
             "passphrase_file": None if self.passphrase_file is None else str(self.passphrase_file),
             "allowed_ssh_cidrs": list(self.allowed_ssh_cidrs),
             "description": self.description,
+            **({"paths_base": str(self.paths_base)} if self.paths_base is not None else {}),
         }
 
 
@@ -114,6 +118,8 @@ def _build(document: Document, source: Path) -> StackFile:
         else Path(os.path.normpath(base / Path(passphrase).expanduser())),
         allowed_ssh_cidrs=tuple(dict.fromkeys(cidrs)),
         description=data.get("description"),
+        paths_base=None if data.get("paths_base") is None
+        else Path(os.path.normpath(base / Path(data["paths_base"]).expanduser())),
     )
 
 

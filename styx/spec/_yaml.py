@@ -24,6 +24,7 @@ __all__ = [
     "describe_path",
     "internal_issue",
     "parse_yaml",
+    "parse_yaml_documents",
     "read_text",
 ]
 
@@ -141,16 +142,22 @@ def parse_yaml(text: str, display: str, *, note: str = "") -> Document:
 
     `note` is added to every message, e.g. to say that lines refer to a rendered template.
     """
+    return parse_yaml_documents(text, display, note=note, many=False)[0]
+
+
+def parse_yaml_documents(text: str, display: str, *, note: str = "",
+                         many: bool = True) -> list[Document]:
+    """Every YAML document of a file (`---` separated), each with its own marks."""
     try:
-        document = _parse(text, display)
+        documents = _parse(text, display, many)
     except SpecError as err:
         if not note:
             raise
         raise SpecError([replace(i, message=i.message + note) for i in err.issues]) from None
-    return replace(document, note=note)
+    return [replace(document, note=note) for document in documents]
 
 
-def _parse(text: str, display: str) -> Document:
+def _parse(text: str, display: str, many: bool) -> list[Document]:
     yaml = YAML(typ="safe", pure=True)
     # SkyPilot reads task files with PyYAML, i.e. YAML 1.1 (`use_spot: yes` is true there).
     yaml.version = (1, 1)
@@ -172,19 +179,25 @@ def _parse(text: str, display: str) -> Document:
     if not roots:
         raise SpecError([SpecIssue(display, 1, 1, None,
                                    "file is empty: expected a mapping of fields")])
-    if len(roots) > 1:
+    if len(roots) > 1 and not many:
         where = _node_mark(roots[1])
         raise SpecError([SpecIssue(display, where.line, where.column, None,
                                    "several YAML documents in one file (`---`) are not "
                                    "supported yet; put one task per file")])
+    documents: list[Document] = []
+    # One builder for all documents: MAX_NODES caps the whole file, not each document.
     builder = _Builder(yaml, display)
-    try:
-        data = builder.convert(roots[0], (), 0)
-    except RecursionError:
-        raise SpecError([SpecIssue(display, 1, 1, None, "YAML is nested too deeply")]) from None
+    for root in roots:
+        builder.values, builder.keys = {}, {}
+        try:
+            data = builder.convert(root, (), 0)
+        except RecursionError:
+            raise SpecError([SpecIssue(display, 1, 1, None, "YAML is nested too deeply")]) \
+                from None
+        documents.append(Document(display, data, builder.values, builder.keys))
     if builder.issues:
         raise SpecError(builder.issues)
-    return Document(display, data, builder.values, builder.keys)
+    return documents
 
 
 def _syntax_issue(err: MarkedYAMLError, display: str) -> SpecIssue:

@@ -104,6 +104,13 @@ def test_refresh_rebuilds_specs_from_moto(moto_url: str, fake_credentials: None,
     assert old is not None and p4d.price == old.price  # kept: moto has no pricing API
     assert p4d.spot_price == pytest.approx(0.00001)  # moto's DescribeSpotPriceHistory answer
 
+    assert p4d.efa  # NetworkInfo.EfaSupported: what network_tier best picks
+    # Neuron devices are accelerators too, named as SkyPilot names them.
+    trn1 = catalog.find("trn1.32xlarge", "us-east-1")
+    inf2 = catalog.find("inf2.xlarge", "us-east-1")
+    assert trn1 is not None and (trn1.gpu_name, trn1.gpu_count, trn1.efa) == ("Trainium", 16, True)
+    assert inf2 is not None and (inf2.gpu_name, inf2.gpu_count) == ("Inferentia2", 1)
+
     graviton = catalog.find("m7g.large", "us-east-1")
     assert graviton is not None and graviton.arch == "arm64"
     assert catalog.find("t3.micro", "us-east-1") is not None

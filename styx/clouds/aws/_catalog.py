@@ -12,6 +12,7 @@ from typing import Final
 
 from styx.errors import CloudError
 from styx.home import styx_home
+from styx.spec import canonical_accelerator
 
 __all__ = [
     "COLUMNS",
@@ -28,13 +29,18 @@ __all__ = [
 COLUMNS: Final = (
     "instance_type", "region", "vcpus", "memory_gib", "gpu_name", "gpu_count",
     "gpu_memory_gib", "arch", "burstable", "cluster_placement", "price", "spot_price", "zones",
+    "efa",
 )
+# Catalogs written before the `efa` column (a refreshed one under STYX_HOME) still read.
+_COLUMNS_BEFORE_EFA: Final = COLUMNS[:-1]
 _DATE_KEY: Final = "prices_taken:"
 _SHIPPED: Final = Path(__file__).resolve().parent / "catalog_data" / "vms.csv"
 
 
 def accelerator_name(name: str, memory_gib: float) -> str:
-    """EC2's GPU name, with SkyPilot's suffix where one model comes in two memory sizes."""
+    """EC2's accelerator name in SkyPilot's spelling, with its suffix where one model comes in
+    two memory sizes (memory per device)."""
+    name = canonical_accelerator(name)
     if name == "A100" and memory_gib >= 79:
         return "A100-80GB"
     if name == "V100" and memory_gib >= 31:
@@ -64,6 +70,7 @@ class InstanceOffering:
     price: float | None
     spot_price: float | None
     zones: tuple[str, ...] = ()
+    efa: bool = False  # Elastic Fabric Adapter: what network_tier best asks for
 
     @property
     def family(self) -> str:
@@ -108,7 +115,7 @@ class Catalog:
                 o.instance_type, o.region, _num(o.vcpus), _num(o.memory_gib), o.gpu_name or "",
                 o.gpu_count, _num(o.gpu_memory_gib), o.arch, _flag(o.burstable),
                 _flag(o.cluster_placement), _price(o.price), _price(o.spot_price),
-                " ".join(o.zones),
+                " ".join(o.zones), _flag(o.efa),
             ])
         return out.getvalue()
 
@@ -144,6 +151,7 @@ def _row(row: Mapping[str, str]) -> InstanceOffering:
         price=_optional_float(row["price"]),
         spot_price=_optional_float(row["spot_price"]),
         zones=tuple(row["zones"].split()),
+        efa=row.get("efa") == "yes",
     )
 
 
@@ -160,7 +168,7 @@ def parse_catalog(text: str, source: str) -> Catalog:
         if line.strip():
             body.append(line)
     reader = csv.DictReader(body)
-    if tuple(reader.fieldnames or ()) != COLUMNS:
+    if tuple(reader.fieldnames or ()) not in (COLUMNS, _COLUMNS_BEFORE_EFA):
         raise CloudError(f"{source}: not an AWS catalog (expected columns {', '.join(COLUMNS)})",
                          cloud="aws")
     try:

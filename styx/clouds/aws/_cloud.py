@@ -71,6 +71,11 @@ class Aws(Cloud):
                   asks=lambda _s, r: r.autostop is not None),
         FieldRule("resources.any_of", H, "the cheapest fitting entry"),
         FieldRule("resources.ordered", H, "the first entry that fits"),
+        FieldRule("resources.network_tier", H, "`best`: EFA-capable types in a cluster "
+                  "placement group (EFA interfaces not attached yet: a plan warning says so)"),
+        FieldRule("resources.job_recovery", W, "managed jobs only; `sky launch` ignores it too"),
+        FieldRule("resources.spot_recovery", W, "managed jobs only; `sky launch` ignores it too"),
+        FieldRule("config", H, "`aws.labels` as tags; every other key a warning naming it"),
     )
 
     def compile(self, spec: Spec, cluster: str, stack: StackFile | None) -> ResourceGraph:

@@ -284,6 +284,10 @@ def _root_volume(resources: Resources) -> dict[str, Any]:
 def _warnings(spec: Spec, settings: AwsSettings, choice: Choice,
               autostop: Autostop | None) -> list[str]:
     found: list[str] = []
+    if choice.resources.network_tier == "best":
+        found.append(f"network_tier best: {choice.offering.instance_type} has EFA and the nodes "
+                     "share a cluster placement group, but Styx does not attach EFA network "
+                     "interfaces yet (the nodes talk over ENA)")
     if settings.ssh_open_to_world:
         found.append("SSH (port 22) is open to 0.0.0.0/0: set allowed_ssh_cidrs in the stack "
                      "file to the networks that need it")

@@ -187,6 +187,11 @@ def _fitting(resources: Resources, catalog: Catalog, default_region: str | None
     accel = _accelerator_test(resources)
     if accel is not None:
         steps.append((accel[0], accel[1], lambda p: _explain_accelerator(resources, p)))
+    if resources.network_tier == "best":
+        steps.append(("network_tier best", lambda o: o.efa,
+                      lambda _p: "network_tier best needs high-speed networking (EFA), and no "
+                                 "instance that fits so far has it (drop network_tier to use "
+                                 "standard networking)"))
     cpus, memory = resources.cpus, resources.memory
     unsized = not (resources.instance_type or accel or cpus or memory)
     if unsized:

@@ -20,7 +20,9 @@ __all__ = [
     "refresh_catalog",
 ]
 
-DEFAULT_REGIONS: Final = ("us-east-1", "us-west-2", "eu-west-1")
+# The regions SkyPilot offers AWS's accelerators in most: the US ones, then Europe and Asia.
+DEFAULT_REGIONS: Final = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1",
+                          "eu-north-1", "ap-northeast-1", "ap-southeast-2")
 _PRICING_REGION: Final = "us-east-1"  # the Price List API answers from here for every region
 _PRICE_FILTERS: Final = (
     ("operatingSystem", "Linux"),
@@ -57,6 +59,11 @@ def offering_from_type(info: Mapping[str, Any], region: str,
                        zones: Sequence[str]) -> InstanceOffering:
     """A priceless offering from one DescribeInstanceTypes entry."""
     gpus = info.get("GpuInfo", {}).get("Gpus", [])
+    total_mib = info.get("GpuInfo", {}).get("TotalGpuMemoryInMiB", 0)
+    if not gpus:
+        # Inferentia and Trainium are Neuron devices, listed apart from GPUs.
+        gpus = info.get("NeuronInfo", {}).get("NeuronDevices", [])
+        total_mib = info.get("NeuronInfo", {}).get("TotalNeuronDeviceMemoryInMiB", 0)
     first = gpus[0] if gpus else None
     gpu_memory = (first.get("MemoryInfo", {}).get("SizeInMiB", 0) / 1024) if first else 0.0
     arches = info.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
@@ -68,13 +75,14 @@ def offering_from_type(info: Mapping[str, Any], region: str,
         memory_gib=info["MemoryInfo"]["SizeInMiB"] / 1024,
         gpu_name=accelerator_name(first["Name"], gpu_memory) if first else None,
         gpu_count=sum(int(g.get("Count", 0)) for g in gpus),
-        gpu_memory_gib=round(info.get("GpuInfo", {}).get("TotalGpuMemoryInMiB", 0) / 1024, 2),
+        gpu_memory_gib=round(total_mib / 1024, 2),
         arch="arm64" if "arm64" in arches else "x86_64",
         burstable=bool(info.get("BurstablePerformanceSupported", False)),
         cluster_placement="cluster" in strategies,
         price=None,
         spot_price=None,
         zones=tuple(sorted(zones)),
+        efa=bool(info.get("NetworkInfo", {}).get("EfaSupported", False)),
     )
 
 

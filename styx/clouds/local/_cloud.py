@@ -77,6 +77,11 @@ class Local(Cloud):
                   asks=lambda _s, r: r.autostop is not None),
         FieldRule("resources.any_of", H, "the first entry that fits this host"),
         FieldRule("resources.ordered", H, "the first entry that fits this host"),
+        FieldRule("resources.network_tier", W, "nodes share this host's loopback network",
+                  asks=lambda _s, r: r.network_tier == "best"),
+        FieldRule("resources.job_recovery", W, "managed jobs only; `sky launch` ignores it too"),
+        FieldRule("resources.spot_recovery", W, "managed jobs only; `sky launch` ignores it too"),
+        FieldRule("config", W, "each key a warning naming it; `aws.labels` become labels"),
     )
 
     def compile(self, spec: Spec, cluster: str, stack: StackFile | None) -> ResourceGraph:

@@ -21,12 +21,24 @@ from .conftest import FIXED_CATALOG
 
 def test_shipped_catalog_covers_the_promised_types() -> None:
     catalog = load_catalog(shipped_catalog_path())
-    assert catalog.prices_taken == dt.date(2025, 1, 15)
-    assert {"us-east-1", "us-west-2", "eu-west-1"} <= set(catalog.regions)
+    assert catalog.prices_taken == dt.date(2025, 9, 1)
+    # The regions SkyPilot offers AWS's accelerators in: the US ones, main EU and Asia ones.
+    assert {"us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1",
+            "ap-northeast-1"} <= set(catalog.regions)
     types = {o.instance_type for o in catalog.offerings}
-    assert len(types) >= 40
-    for family in ("t3", "m6i", "c6i", "r6i", "g4dn", "g5", "p3", "p4d", "p5"):
+    assert len(types) >= 55
+    for family in ("t3", "m6i", "c6i", "r6i", "g4dn", "g5", "g6", "g6e", "p3", "p4d", "p5",
+                   "p5e", "p5en", "inf2", "trn1"):
         assert any(t.startswith(family + ".") for t in types), family
+    wanted = {("p5.4xlarge", "H100", 1), ("p5e.48xlarge", "H200", 8),
+              ("p5en.48xlarge", "H200", 8), ("g6e.xlarge", "L40S", 1),
+              ("inf2.xlarge", "Inferentia2", 1), ("trn1.32xlarge", "Trainium", 16)}
+    for instance_type, accelerator, count in wanted:
+        offering = catalog.find(instance_type, "us-east-1")
+        assert offering is not None, instance_type
+        assert (offering.gpu_name, offering.gpu_count) == (accelerator, count)
+    assert {o.instance_type for o in catalog.offerings if o.efa} >= {
+        "p4d.24xlarge", "p5.48xlarge", "p5en.48xlarge", "trn1.32xlarge"}
     p3 = catalog.find("p3.16xlarge", "us-east-1")
     p4d = catalog.find("p4d.24xlarge", "us-east-1")
     assert p3 is not None and (p3.gpu_name, p3.gpu_count) == ("V100", 8)

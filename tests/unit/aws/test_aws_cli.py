@@ -75,7 +75,7 @@ def test_no_fit_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_catalog_show_filters_like_a_task() -> None:
     out = invoke("catalog", "show", "--gpus", "V100:8", "--region", "us-east-1")
-    assert "prices taken 2025-01-15" in out.splitlines()[0]
+    assert "prices taken 2025-09-01" in out.splitlines()[0]
     assert "p3.16xlarge" in out and "Chosen: p3.16xlarge in us-east-1" in out
     listing = invoke("catalog", "show", "--region", "eu-west-1")
     assert listing.splitlines()[1].split()[0] == "INSTANCE"

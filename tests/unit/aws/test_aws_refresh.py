@@ -133,3 +133,20 @@ def test_specs_failing_is_an_error() -> None:
                           botocore.exceptions.NoCredentialsError()})
     with pytest.raises(CloudError, match="no AWS credentials"):
         refresh_catalog(lambda _s, _r: missing, ["us-east-1"])
+
+
+def test_neuron_devices_efa_and_skypilot_names_are_read() -> None:
+    from styx.clouds.aws._refresh import offering_from_type
+
+    trn1 = offering_from_type(_type("trn1.32xlarge", 128, 524288, NeuronInfo={
+        "NeuronDevices": [{"Name": "Trainium", "Count": 16,
+                           "MemoryInfo": {"SizeInMiB": 32768}}],
+        "TotalNeuronDeviceMemoryInMiB": 524288}, NetworkInfo={"EfaSupported": True}),
+        "us-east-1", ["use1-az6"])
+    assert (trn1.gpu_name, trn1.gpu_count, trn1.gpu_memory_gib, trn1.efa) == \
+        ("Trainium", 16, 512, True)
+    # EC2 spells it "L40s" in places; SkyPilot's (and Styx's) name is L40S.
+    g6e = offering_from_type(_type("g6e.xlarge", 4, 32768, GpuInfo={
+        "Gpus": [{"Name": "L40s", "Count": 1, "MemoryInfo": {"SizeInMiB": 45776}}],
+        "TotalGpuMemoryInMiB": 45776}), "us-east-2", [])
+    assert (g6e.gpu_name, g6e.efa) == ("L40S", False)

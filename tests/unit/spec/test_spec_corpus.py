@@ -30,7 +30,9 @@ def test_corpus_is_big_enough() -> None:
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_malformed_task_is_located(path: Path) -> None:
+def test_malformed_task_is_located(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Relative local paths resolve against the working directory, as with `sky`.
+    monkeypatch.chdir(CORPUS)
     line, column, text = _expectation(path)
     with pytest.raises(SpecError) as caught:
         load_task(path)
@@ -102,7 +104,8 @@ def test_cli_exits_1_without_traceback_on_the_whole_corpus() -> None:
         "print('checked', len(sys.argv) - 1)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, *map(str, CASES)],
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=120, check=False,
+                          cwd=CORPUS)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"checked {len(CASES)}"
 

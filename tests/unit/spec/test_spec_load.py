@@ -85,7 +85,8 @@ def test_rendered_line_numbers_are_flagged(tmp_path: Path) -> None:
 # -- envs, secrets, substitution --------------------------------------------------------
 
 
-def test_env_precedence_and_substitution(tmp_path: Path) -> None:
+def test_env_precedence_and_substitution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # relative paths are relative to where Styx runs
     (tmp_path / "data-13b").mkdir()
     (tmp_path / "code").mkdir()
     env_file = tmp_path / "my.env"
@@ -101,7 +102,8 @@ def test_env_precedence_and_substitution(tmp_path: Path) -> None:
     assert dict(spec.file_mounts) == {"/models/llama-13b": str(tmp_path / "data-13b")}
 
 
-def test_unknown_references_stay(tmp_path: Path) -> None:
+def test_unknown_references_stay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # relative paths are relative to where Styx runs
     (tmp_path / "$HOME_DIR").mkdir()
     task = _task(tmp_path, "workdir: ./$HOME_DIR\n")
     assert load_task(task).workdir == tmp_path / "$HOME_DIR"

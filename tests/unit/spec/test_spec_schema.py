@@ -47,13 +47,13 @@ def test_schemas_are_valid_2020_12(name: str) -> None:
 def test_task_fields_match_the_model() -> None:
     supported, unsupported = _split(_task()["properties"])
     assert supported == HANDLED_TASK_FIELDS
-    assert {"service", "pool", "volumes", "config"} <= unsupported
+    assert {"service", "pool", "volumes"} <= unsupported
 
 
 def test_resource_fields_match_the_model() -> None:
     supported, unsupported = _split(_task()["$defs"]["resources"]["properties"])
     assert supported == HANDLED_RESOURCE_FIELDS
-    assert {"job_recovery", "accelerator_args"} <= unsupported
+    assert {"accelerator_args", "max_hourly_cost"} <= unsupported
 
 
 def test_autostop_fields_match_the_model() -> None:
@@ -78,7 +78,10 @@ RESOURCE_SOURCES: dict[str, set[str]] = {
     "image_id": {"image_id"},
     "labels": {"labels"},
     "autostop": {"autostop"},
+    "network_tier": {"network_tier"},
 }
+# Resource fields that are read and only reported (a plan warning), never modelled.
+WARNED_RESOURCE_FIELDS = {"job_recovery", "spot_recovery"}
 SPEC_SOURCES: dict[str, set[str]] = {
     "name": {"name"},
     "source": set(),
@@ -92,12 +95,14 @@ SPEC_SOURCES: dict[str, set[str]] = {
     "workdir": {"workdir"},
     "setup": {"setup"},
     "run": {"run"},
+    "warnings": {"config", "resources"},
 }
 
 
 def test_every_resources_field_has_a_schema_source() -> None:
     assert {f.name for f in dataclasses.fields(Resources)} == set(RESOURCE_SOURCES)
-    used = set().union(*RESOURCE_SOURCES.values()) | {"any_of", "ordered"}
+    used = set().union(*RESOURCE_SOURCES.values()) | {"any_of", "ordered"} | \
+        WARNED_RESOURCE_FIELDS
     supported, _ = _split(_task()["$defs"]["resources"]["properties"])
     assert used == supported
 
@@ -127,6 +132,7 @@ SAMPLES: dict[str, tuple[Any, str, str]] = {
     "image_id": ({"us-east-1": "ami-1"}, "image_id", "{'us-east-1': 'ami-1'}"),
     "labels": ({"team": "ml"}, "labels", "{'team': 'ml'}"),
     "autostop": ("2h", "autostop", "120"),
+    "network_tier": ("Best", "network_tier", "best"),
     "any_of": ([{"cpus": 2}, {"cpus": 4}], "cpus", "2"),
     "ordered": ([{"cpus": 8}], "cpus", "8"),
 }
@@ -144,7 +150,18 @@ def _shown(value: Any) -> str:
 
 def test_samples_cover_every_resource_field() -> None:
     supported, _ = _split(_task()["$defs"]["resources"]["properties"])
-    assert set(SAMPLES) == supported
+    assert set(SAMPLES) == supported - WARNED_RESOURCE_FIELDS
+
+
+@pytest.mark.parametrize("field", sorted(WARNED_RESOURCE_FIELDS))
+def test_warned_resource_fields_become_warnings(field: str, tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    entry = {"cpus": 2, field: "EAGER_NEXT_REGION"}
+    task.write_text(json.dumps({"resources": {field: "FAILOVER", "any_of": [entry]}}))
+    spec = load_task(task)
+    assert [w.split(" is ignored")[0] for w in spec.warnings] == [
+        f"resources.{field}", f"resources.any_of[0].{field}"]
+    assert "managed jobs" in spec.warnings[0]
 
 
 @pytest.mark.parametrize("field", sorted(SAMPLES))
