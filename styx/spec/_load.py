@@ -10,6 +10,7 @@ from pathlib import Path
 
 from styx.errors import SpecError, SpecIssue
 from styx.spec._build import Overrides, build_spec, normalize
+from styx.spec._limits import Budget
 from styx.spec._model import Spec
 from styx.spec._schema import describe_value, schema_issues
 from styx.spec._stack import StackFile, apply_stack
@@ -61,9 +62,12 @@ def _load(display: str, path: Path, env_overrides: Mapping[str, str], env_file: 
         envs.update(parse_env_file(env_file))
     envs.update(env_overrides)
     merged_vars = {**(stack.variables if stack is not None else {}), **variables}
-    text, rendered = render_template(original, merged_vars, display)
+    # One CPU budget for the two stages that untrusted input can make slow.
+    budget = Budget()
+    text, rendered = render_template(original, merged_vars, display, budget)
     shifted = rendered and text.count("\n") != original.count("\n")
-    document = parse_yaml(text, display, note=_RENDERED_NOTE if shifted else "")
+    document = parse_yaml(text, display, note=_RENDERED_NOTE if shifted else "",
+                          budget=budget)
     if not isinstance(document.data, dict):
         raise SpecError([document.issue((), "expected a mapping of task fields (name, "
                                             "resources, setup, run, ...) at the top level, got "
