@@ -183,7 +183,7 @@ def parse_yaml(text: str, display: str, *, note: str = "",
 
 
 class _Scanner(Scanner):
-    """ruamel's scanner, with an escape above U+10FFFF (no such character) a syntax error."""
+    """ruamel's scanner: an escape above U+10FFFF is a syntax error, flow nesting is bounded."""
 
     def scan_flow_scalar_non_spaces(self, double: Any, start_mark: Any) -> Any:
         try:
@@ -195,6 +195,16 @@ class _Scanner(Scanner):
             raise ScannerError("while scanning a double-quoted scalar", start_mark,
                                "escape is not a Unicode character (the largest is "
                                "\\U0010FFFF)", mark) from None
+
+
+    def fetch_flow_collection_start(self, token_class: Any, to_push: Any) -> None:
+        # Each open `[` or `{` keeps a possible key that every later token re-checks: 5,000
+        # of them make the scanner quadratic before the composer sees a single node.
+        if self.flow_level >= YAML_DEPTH.value:
+            mark = self.reader.get_mark()
+            raise OverLimit(YAML_DEPTH, f"nested more than {YAML_DEPTH} deep",
+                            mark.line + 1, mark.column + 1)
+        super().fetch_flow_collection_start(token_class, to_push)
 
 
 class _Composer(Composer):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import signal
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -38,6 +40,20 @@ def peak_memory() -> Iterator[list[int]]:
     finally:
         peak[0] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
+
+
+@contextmanager
+def hang_guard(seconds: float) -> Iterator[None]:
+    def expire(_signum: int, _frame: FrameType | None) -> None:
+        raise AssertionError(f"no answer in {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # -- the four causes of "internal error" found by fuzzing -----------------------------------
@@ -98,7 +114,7 @@ def test_every_limit_is_exercised() -> None:
 def test_each_limit_has_its_own_error(tmp_path: Path, name: str) -> None:
     text, variables, line = LIMIT_CASES[name]
     task = _task(tmp_path, text)
-    with peak_memory() as peak, pytest.raises(SpecLimitError) as caught:
+    with pytest.raises(SpecLimitError) as caught:
         load_task(task, variables=variables)
     err = caught.value
     assert err.limit == name
@@ -109,6 +125,9 @@ def test_each_limit_has_its_own_error(tmp_path: Path, name: str) -> None:
     assert "\n" not in message
     assert message.startswith(f"{task}:{line}:")
     assert f"(limit {name}: " in message and "see Limits in the README" in message
+    # Again under tracemalloc, which slows Python down: the time limit may come first then.
+    with peak_memory() as peak, pytest.raises(SpecLimitError):
+        load_task(task, variables=variables)
     assert peak[0] < MAX_PEAK, f"{name}: peak {peak[0] / MIB:.0f} MiB"
 
 
@@ -148,11 +167,22 @@ def test_a_huge_list_is_refused_early_and_for_what_it_is(tmp_path: Path) -> None
         load_task(big)
     assert "aliases" not in str(caught.value)
     dense = _task(tmp_path, "name: a\nresources:\n  any_of: [" + "{}," * 80_000 + "{}]\n")
-    with peak_memory() as peak, pytest.raises(SpecLimitError) as caught:
+    with pytest.raises(SpecLimitError) as caught:
         load_task(dense)
     assert caught.value.limit == "list_items"
     assert re.search(r"task\.yaml:3:\d+: list has more than 1,000 items", str(caught.value))
+    with peak_memory() as peak, pytest.raises(SpecLimitError):
+        load_task(dense)
     assert peak[0] < MAX_PEAK
+
+
+def test_deep_flow_nesting_is_refused_by_the_scanner(tmp_path: Path) -> None:
+    # Open brackets made ruamel's scanner quadratic before any node existed: 5,000 took
+    # seconds, these 100,000 would take hours (the alarm is only a hang guard).
+    task = _task(tmp_path, "name: a\nrun: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with hang_guard(60), pytest.raises(SpecLimitError,
+                                       match=r"task\.yaml:2:70: nested more than 64 levels"):
+        load_task(task)
 
 
 def test_thirty_thousand_candidates_are_refused(tmp_path: Path) -> None:
