@@ -10,7 +10,8 @@
     ├── CloudError                 a cloud cannot satisfy the request (catalog, features)
     ├── NodeError                  a node could not be reached, set up or run on
     ├── PlanError                  a saved plan is stale, tampered with, or unreadable
-    └── StorageError               a file or folder Styx needs cannot be read or written
+    ├── StorageError               a file or folder Styx needs cannot be read or written
+    └── PassphraseError            the passphrase of existing stacks is missing
 
 The CLI turns any of these into one red line and exit code 1 (STYX_DEBUG=1 shows the
 traceback); a library caller catches them by class and reads the fields.
@@ -26,6 +27,7 @@ __all__ = [
     "EngineError",
     "EngineNotFoundError",
     "NodeError",
+    "PassphraseError",
     "PlanError",
     "SpecError",
     "SpecIssue",
@@ -142,3 +144,15 @@ class StorageError(StyxError):
         super().__init__(message)
         self.path = path
         self.reason = reason
+
+
+class PassphraseError(StyxError):
+    """The passphrase file is gone while the backend holds stacks encrypted with it.
+
+    Styx never makes a new one then: no stack could be read or torn down with it.
+    `path` is the missing file.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path

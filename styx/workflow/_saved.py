@@ -8,12 +8,14 @@ envs, vars, flags, secrets' digests), the stack's version, or the steps a fresh 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from styx._fs import storage_error
 from styx.clouds.overrides import ResourceOverrides
 from styx.errors import PlanError
 from styx.plan import Plan, plan_from_dict
@@ -89,11 +91,16 @@ def write_saved_plan(
         refreshed=planned.refreshed,
     )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(saved.to_dict(), handle, indent=2)
-        handle.write("\n")
-    tmp.replace(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(saved.to_dict(), handle, indent=2)
+            handle.write("\n")
+        tmp.replace(path)
+    except OSError as err:
+        with contextlib.suppress(OSError):  # nothing half-written stays behind
+            tmp.unlink(missing_ok=True)
+        raise storage_error(err, path) from err
 
 
 def is_saved_plan(path: Path) -> bool:
