@@ -214,6 +214,9 @@ class _Composer(Composer):
         super().__init__(loader=loader)
         self.nodes = 0
         self.budget = Budget()
+        # Redefining an anchor is valid YAML (the later one wins); ruamel's warning about it
+        # would print a dozen lines where the CLI promises one.
+        self.warn_double_anchors = False
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.parser.peek_event()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import signal
 import tracemalloc
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -183,6 +184,16 @@ def test_deep_flow_nesting_is_refused_by_the_scanner(tmp_path: Path) -> None:
     with hang_guard(60), pytest.raises(SpecLimitError,
                                        match=r"task\.yaml:2:70: nested more than 64 levels"):
         load_task(task)
+
+
+def test_a_redefined_anchor_prints_nothing(tmp_path: Path) -> None:
+    # Found by bench/fuzz_tasks.py: ruamel warned in a dozen lines on stderr.
+    task = _task(tmp_path, "a: &x 1\nb: &x 2\nname: *x\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(SpecError, match="unknown field"):
+            load_task(task)
+    assert [str(w.message) for w in caught] == []
 
 
 def test_thirty_thousand_candidates_are_refused(tmp_path: Path) -> None:
