@@ -9,8 +9,8 @@ every limit (long lists, deep nesting, files near 256 KiB), and crossovers of tw
 
 Every case is loaded in a worker process, timed (wall and CPU) and its peak memory taken
 (how far the resident set rose during the load). The run fails (exit 1) on any internal
-error, traceback (an exception other than SpecError), hang (10 s), unlocated error, or a
-rejection over 1 s of CPU or 150 MB. Times are printed as ratios against loading the
+error, traceback (an exception other than SpecError), hang (10 s), unlocated error, printed
+warning, or a rejection over 1 s of CPU or 150 MB. Times are printed as ratios against loading the
 unmutated seeds.
 
     python bench/fuzz_tasks.py [--count 10000] [--seed 1] [--workers N] [--corpus PATH]
@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -349,6 +350,15 @@ def alarm(seconds: float) -> Iterator[None]:
 
 
 def _load(case: Case, path: Path) -> tuple[str, str | None, str]:
+    with warnings.catch_warnings(record=True) as printed:
+        warnings.simplefilter("always")
+        outcome = _load_quietly(case, path)
+    if printed:  # a warning prints lines on stderr where the CLI promises one
+        return "warning", None, f"{printed[0].category.__name__}: {printed[0].message}"
+    return outcome
+
+
+def _load_quietly(case: Case, path: Path) -> tuple[str, str | None, str]:
     try:
         with alarm(HANG_SECONDS):
             load_task(path, env_overrides=case.envs, secret_overrides=case.secrets,
@@ -454,9 +464,9 @@ def baseline(seeds: list[Seed]) -> float:
 
 
 def failures(results: list[Result], *, timing: bool = True) -> list[Result]:
-    """What the issue forbids: internal errors, tracebacks, hangs, unlocated errors, and
-    rejections over 150 MB or (with `timing`) over 1 s of CPU."""
-    bad = {"internal", "traceback", "hang", "unlocated"}
+    """What the issue forbids: internal errors, tracebacks, hangs, unlocated errors, printed
+    warnings, and rejections over 150 MB or (with `timing`) over 1 s of CPU."""
+    bad = {"internal", "traceback", "hang", "unlocated", "warning"}
     return [r for r in results if r.outcome in bad or r.peak > MAX_PEAK
             or (timing and r.outcome == "rejected" and r.cpu > MAX_SECONDS)]
 
