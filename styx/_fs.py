@@ -41,7 +41,7 @@ def _under_home(path: Path) -> bool:
 def storage_error(err: OSError, path: str | Path | None = None,
                   action: str = "write") -> StorageError:
     """The one-line error for `err` met while trying to `action` `path`."""
-    where = str(path if path is not None else (err.filename or "a file"))
+    where = str(path if path is not None else (err.filename or ""))
     reason = err.strerror or type(err).__name__
     advice = _ADVICE.get(err.errno or 0, reason.lower())
     if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and _under_home(Path(where)):
@@ -51,6 +51,9 @@ def storage_error(err: OSError, path: str | Path | None = None,
     elif err.errno == errno.ENOENT and action == "write":
         folder = Path(where).parent
         advice = f"folder {folder} does not exist; create it or choose another path"
+    if not where:  # a write to an open file: the system does not say which one
+        return StorageError(f"cannot {action}: {advice} (STYX_HOME is {styx_home()})",
+                            path="", reason=reason)
     return StorageError(f"cannot {action} {where}: {advice}", path=where, reason=reason)
 
 
