@@ -235,10 +235,7 @@ class Mutator:
 
     @staticmethod
     def structural(rng: random.Random, text: str) -> str:
-        try:
-            data = YAML(typ="safe", pure=True).load(text)
-        except Exception:
-            return text
+        data = _parse_quietly(text)
         if not isinstance(data, dict) or not data:
             return text
         paths = list(_paths(data, ()))
@@ -297,11 +294,18 @@ class Mutator:
 
     @staticmethod
     def to_flow(rng: random.Random, text: str) -> str:
+        data = _parse_quietly(text)
+        return text if data is None else json.dumps(data, default=str)
+
+
+def _parse_quietly(text: str) -> Any:
+    """The seed as data, or None; the mutator's own parse prints nothing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
-            data = YAML(typ="safe", pure=True).load(text)
+            return YAML(typ="safe", pure=True).load(text)
         except Exception:
-            return text
-        return json.dumps(data, default=str)
+            return None
 
 
 def _paths(value: Any, prefix: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
