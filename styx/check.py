@@ -21,6 +21,9 @@ from styx.home import styx_home
 
 __all__ = ["Capability", "check_capabilities", "local_cloud_ready"]
 
+# How long a tool may take to print its version before it counts as not working.
+_SSHD_SECONDS = 30
+_ANSIBLE_SECONDS = 60
 # Capabilities the embedded local cloud cannot run without; the others only widen choices.
 _LOCAL_CLOUD_NEEDS = frozenset(
     {"engine", "dynamic providers", "ansible", "openssh server", "state"}
@@ -62,8 +65,12 @@ def _ansible() -> Capability:
         return Capability("ansible", False, "ansible-playbook not found (install ansible-core)")
     try:
         first = subprocess.run(
-            [playbook, "--version"], capture_output=True, text=True, timeout=60, check=True
+            [playbook, "--version"], capture_output=True, text=True,
+            timeout=_ANSIBLE_SECONDS, check=True,
         ).stdout.splitlines()[0]
+    except subprocess.TimeoutExpired:
+        return Capability("ansible", False,
+                          f"{playbook} --version did not answer within {_ANSIBLE_SECONDS} s")
     except (OSError, subprocess.SubprocessError, IndexError) as err:
         return Capability("ansible", False, f"{playbook} does not run: {err}")
     runner = getattr(ansible_runner, "__version__", None) or _dist_version("ansible-runner")
@@ -88,7 +95,14 @@ def _openssh() -> Capability:
     if missing:
         return Capability("openssh server", False, f"missing {', '.join(missing)}")
     # `sshd -V` prints the version on stderr (and exits non-zero on older releases).
-    proc = subprocess.run([sshd, "-V"], capture_output=True, text=True, timeout=30)
+    try:
+        proc = subprocess.run([sshd, "-V"], capture_output=True, text=True,
+                              timeout=_SSHD_SECONDS)
+    except subprocess.TimeoutExpired:
+        return Capability("openssh server", False,
+                          f"{sshd} -V did not answer within {_SSHD_SECONDS} s")
+    except OSError as err:
+        return Capability("openssh server", False, f"{sshd} does not run: {err.strerror}")
     version = (proc.stderr or proc.stdout).strip().splitlines()
     return Capability("openssh server", True, f"{sshd} ({version[0] if version else 'unknown'})")
 

@@ -2,6 +2,7 @@
 
     StyxError                      base; `message` plus structured fields, no traceback shown
     ├── SpecError                  a task or stack file is wrong: carries a list of SpecIssue
+    │   └── SpecLimitError         an untrusted file exceeds one of the loading limits
     ├── EngineError                the Pulumi engine is missing, failed or refused
     │   ├── EngineNotFoundError    no usable `pulumi` and no way to get one
     │   ├── StackLockedError       another update holds the stack's lock
@@ -9,7 +10,9 @@
     ├── CloudError                 a cloud cannot satisfy the request (catalog, features)
     │   └── CloudFieldError        task fields the cloud refuses, each located (file:line:col)
     ├── NodeError                  a node could not be reached, set up or run on
-    └── PlanError                  a saved plan is stale, tampered with, or unreadable
+    ├── PlanError                  a saved plan is stale, tampered with, or unreadable
+    ├── StorageError               a file or folder Styx needs cannot be read or written
+    └── PassphraseError            the passphrase of existing stacks is missing
 
 The CLI turns any of these into one red line and exit code 1 (STYX_DEBUG=1 shows the
 traceback); a library caller catches them by class and reads the fields.
@@ -26,11 +29,14 @@ __all__ = [
     "EngineError",
     "EngineNotFoundError",
     "NodeError",
+    "PassphraseError",
     "PlanError",
     "SpecError",
     "SpecIssue",
+    "SpecLimitError",
     "StackLockedError",
     "StackNotFoundError",
+    "StorageError",
     "StyxError",
 ]
 
@@ -139,3 +145,36 @@ class NodeError(StyxError):
 
 class PlanError(StyxError):
     """A saved plan cannot be applied (stale, changed task, unreadable)."""
+
+
+class SpecLimitError(SpecError):
+    """A file exceeds a loading limit; `limit` names it (the README's "Limits" table)."""
+
+    def __init__(self, issue: SpecIssue, limit: str) -> None:
+        super().__init__([issue])
+        self.limit = limit
+
+
+class StorageError(StyxError):
+    """A file or folder cannot be read or written: read-only, full, missing, not allowed.
+
+    `path` is what failed, `reason` the system's words for why (e.g. "No space left on
+    device"); the message also says what to do.
+    """
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
+class PassphraseError(StyxError):
+    """The passphrase file is gone while the backend holds stacks encrypted with it.
+
+    Styx never makes a new one then: no stack could be read or torn down with it.
+    `path` is the missing file.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path

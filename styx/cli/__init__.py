@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import subprocess
 import sys
 import traceback
 from typing import NoReturn
 
 import click
 
+from styx._fs import storage_error
 from styx.cli._app import cli
 from styx.cli._common import use_color
 from styx.cli.catalog import catalog_group
@@ -53,6 +56,16 @@ def _debug() -> bool:
     return os.environ.get("STYX_DEBUG", "") not in ("", "0", "false")
 
 
+_WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT})
+
+
+def _fail(err: StyxError) -> NoReturn:
+    if _debug():
+        traceback.print_exc()
+    click.secho(f"error: {err}", fg="red", err=True)
+    sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the CLI, turning Styx errors into one red line and exit code 1."""
     # Everything written under STYX_HOME, by us or by the engine, ansible and local nodes we
@@ -79,4 +92,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except OSError as err:
+        # The last resort for a write no module turned into a StorageError: a full disk
+        # or a read-only folder is still one line, naming the path.
+        _fail(storage_error(err, action="write" if err.errno in _WRITE_ERRNOS else "use"))
+    except subprocess.TimeoutExpired as err:
+        command = err.cmd if isinstance(err.cmd, str) else " ".join(map(str, err.cmd))
+        _fail(StyxError(f"`{command[:120]}` did not finish within {err.timeout:g} s"))
     sys.exit(code if isinstance(code, int) else 0)

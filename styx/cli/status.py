@@ -39,6 +39,8 @@ def _table(clusters: list[ClusterStatus]) -> str:
             f"{c.cluster:<20} {c.cloud:<6} {c.state:<9} {len(c.nodes):<6} "
             f"{_autostop(c.autostop):<16} {uptime}"
         )
+        if c.problem is not None:
+            lines.append(f"  cannot read this stack: {c.problem}")
         for n in c.nodes:
             live = "running" if n.reachable else "not answering"
             ports = f"  ports {', '.join(n.ports)} at {n.address}" if n.ports else ""

@@ -16,6 +16,7 @@ from styx.engine._workspace import (
     StackRef,
     default_backend_url,
     ensure_passphrase_file,
+    file_backend_stacks,
     list_stacks,
     open_stack,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "default_backend_url",
     "engine_bin_dir",
     "ensure_passphrase_file",
+    "file_backend_stacks",
     "find_engine",
     "install_engine",
     "list_stacks",

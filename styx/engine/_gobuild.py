@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from styx._fs import storage
 from styx.errors import EngineNotFoundError
 
 __all__ = ["build_from_go_modules", "upstream_replaces", "wrapper_go_mod"]
 
 _PKG = "github.com/pulumi/pulumi/pkg/v3"
+# `go mod download` of one module: minutes on a slow proxy, never this long on a working one.
+DOWNLOAD_SECONDS = 600
 _SDK = "github.com/pulumi/pulumi/sdk/v3"
 _VERSION_VAR = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 
@@ -99,14 +102,21 @@ def _stream(cmd: list[str], cwd: Path, env: dict[str, str]) -> Iterator[str]:
 
 
 def _upstream_go_mod(version: str, src: Path, env: dict[str, str]) -> str:
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", f"{_PKG}@v{version}"],
-        cwd=src,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    try:
+        out = subprocess.run(
+            ["go", "mod", "download", "-json", f"{_PKG}@v{version}"],
+            cwd=src,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=DOWNLOAD_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        raise EngineNotFoundError(
+            f"`go mod download {_PKG}@v{version}` did not finish within {DOWNLOAD_SECONDS} s; "
+            "check the network and GOPROXY, or install a `pulumi` "
+            f"{version} on PATH instead"
+        ) from None
     info = json.loads(out.stdout or "{}")
     if out.returncode != 0 or "GoMod" not in info:
         reason = info.get("Error") or out.stderr.strip() or "no answer"
@@ -125,15 +135,18 @@ def build_from_go_modules(
     if target.is_file():
         return target
     src = bin_dir.parent / "src"
-    src.mkdir(parents=True, exist_ok=True)
+    with storage(src):
+        src.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GOFLAGS": "-mod=mod"}
     started = time.monotonic()
 
     progress(f"building pulumi {version} from the Go module proxy (first time: several minutes)")
-    (src / "go.mod").write_text(wrapper_go_mod(version, []))
+    with storage(src / "go.mod"):
+        (src / "go.mod").write_text(wrapper_go_mod(version, []))
     replaces = upstream_replaces(_upstream_go_mod(version, src, env))
-    (src / "go.mod").write_text(wrapper_go_mod(version, replaces))
-    (src / "tools.go").write_text(_TOOLS_GO)
+    with storage(src):
+        (src / "go.mod").write_text(wrapper_go_mod(version, replaces))
+        (src / "tools.go").write_text(_TOOLS_GO)
 
     downloads = 0
     for line in _stream(["go", "mod", "tidy"], src, env):
@@ -145,7 +158,8 @@ def build_from_go_modules(
 
     # Build beside the target and rename, so an interrupted build never looks finished.
     partial = bin_dir / "pulumi.partial"
-    bin_dir.mkdir(parents=True, exist_ok=True)
+    with storage(bin_dir):
+        bin_dir.mkdir(parents=True, exist_ok=True)
     ldflags = f"-X {_VERSION_VAR}=v{version}"
     cmd = ["go", "build", "-v", "-ldflags", ldflags, "-o", str(partial), f"{_PKG}/cmd/pulumi"]
     compiled = 0

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from pulumi import automation as auto
 
+from styx._fs import storage, storage_error
 from styx.engine._errors import classify
 from styx.engine._install import Engine, engine_bin_dir, find_engine, sdk_version
-from styx.errors import EngineNotFoundError
+from styx.errors import EngineNotFoundError, PassphraseError
 from styx.home import styx_home
 from styx.retention import RetentionPolicy, engine_log_settings
 
@@ -23,6 +24,7 @@ __all__ = [
     "StackRef",
     "default_backend_url",
     "ensure_passphrase_file",
+    "file_backend_stacks",
     "list_stacks",
     "open_stack",
 ]
@@ -35,20 +37,75 @@ def default_backend_url() -> str:
     return (styx_home() / "state").as_uri()
 
 
-def ensure_passphrase_file(path: Path | None = None) -> Path:
-    """The passphrase that encrypts the stack's secrets: generated once, mode 0600."""
+PASSPHRASE_VARIABLE = "STYX_PASSPHRASE"
+
+
+def ensure_passphrase_file(path: Path | None = None, *, backend_url: str | None = None,
+                           project: str | None = None) -> Path:
+    """The passphrase that encrypts the stack's secrets: generated once, mode 0600.
+
+    Generated only while the backend holds no stacks: a new passphrase cannot decrypt the
+    old ones, so a missing file then is a PassphraseError saying how to restore it.
+    """
     target = path or styx_home() / "passphrase"
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes racing to create it must not overwrite each other's secret.
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return target
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32) + "\n")
+    if backend_url is not None and _holds_stacks(backend_url, project):
+        raise PassphraseError(
+            f"the passphrase file {target} is missing, but {backend_url} holds stacks "
+            f"encrypted with it; restore the file from a backup, or give the passphrase in "
+            f"{PASSPHRASE_VARIABLE} (or passphrase_file in the stack file). Styx does not "
+            "make a new one: it could not decrypt those stacks", path=str(target))
+    with storage(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes racing to create it must not overwrite each other's secret.
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return target
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
     return target
+
+
+def file_backend_stacks(project: str, backend_url: str) -> list[str] | None:
+    """The stack names of `project` read from a file backend's folder (None for others).
+
+    For when the engine cannot list them: one unreadable checkpoint fails `stack ls`.
+    """
+    if not backend_url.startswith("file://"):
+        return None
+    folder = Path(backend_url.removeprefix("file://")) / ".pulumi" / "stacks" / project
+    if not folder.is_dir():
+        return []
+    names = {p.name.split(".json")[0] for p in folder.iterdir()
+             if p.name.endswith((".json", ".json.gz"))}
+    return sorted(names)
+
+
+def _holds_stacks(backend_url: str, project: str | None) -> bool:
+    """Whether the backend has any stack (whose secrets a passphrase already encrypts)."""
+    if backend_url.startswith("file://"):
+        stacks = Path(backend_url.removeprefix("file://")) / ".pulumi" / "stacks"
+        return stacks.is_dir() and any(p.is_file() for p in stacks.rglob("*.json*"))
+    # Listing never decrypts, so it works before any passphrase exists.
+    return bool(_list(project or "styx", backend_url, None))
+
+
+def _passphrase_env(ref_file: Path | None, backend_url: str, project: str | None,
+                    engine: Engine) -> dict[str, str]:
+    """The engine's environment, with the passphrase from STYX_PASSPHRASE when set.
+
+    That value goes only to the engine's environment, never to a file.
+    """
+    given = os.environ.get(PASSPHRASE_VARIABLE)
+    if given:
+        env = _engine_env(engine, ref_file or styx_home() / "passphrase")
+        env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+        env["PULUMI_CONFIG_PASSPHRASE"] = given
+        return env
+    passphrase = ensure_passphrase_file(ref_file, backend_url=backend_url, project=project)
+    return _engine_env(engine, passphrase)
 
 
 @dataclass(frozen=True)
@@ -100,12 +157,12 @@ def open_stack(
         raise EngineNotFoundError(
             f"no Pulumi engine {sdk_version()} found; run `styx engine install`"
         )
-    if ref.backend_url.startswith("file://"):
-        Path(ref.backend_url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-    passphrase = ensure_passphrase_file(ref.passphrase_file)
-    env = _engine_env(engine, passphrase)
-    work_dir = styx_home() / "workspaces" / ref.project
-    work_dir.mkdir(parents=True, exist_ok=True)
+    with storage():
+        if ref.backend_url.startswith("file://"):
+            Path(ref.backend_url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+        env = _passphrase_env(ref.passphrase_file, ref.backend_url, ref.project, engine)
+        work_dir = styx_home() / "workspaces" / ref.project
+        work_dir.mkdir(parents=True, exist_ok=True)
     options = auto.LocalWorkspaceOptions(
         work_dir=str(work_dir),
         pulumi_home=env["PULUMI_HOME"],
@@ -128,6 +185,8 @@ def open_stack(
         )
     except auto.errors.CommandError as err:
         raise classify(err, ref.qualified) from err
+    except OSError as err:  # the SDK writes Pulumi.yaml into the work folder
+        raise storage_error(err) from err
 
 
 def stack_env(ref: StackRef) -> Mapping[str, str]:
@@ -135,7 +194,8 @@ def stack_env(ref: StackRef) -> Mapping[str, str]:
     engine = find_engine()
     if engine is None:
         raise EngineNotFoundError("no Pulumi engine found; run `styx engine install`")
-    return _engine_env(engine, ensure_passphrase_file(ref.passphrase_file))
+    with storage():
+        return _passphrase_env(ref.passphrase_file, ref.backend_url, ref.project, engine)
 
 
 @dataclass(frozen=True)
@@ -151,28 +211,39 @@ class StackListing:
 def list_stacks(project: str, backend_url: str | None = None) -> list[StackListing]:
     """Every stack of `project` in the backend (the default file backend unless named)."""
     url = backend_url or default_backend_url()
-    ref = StackRef(project, "_", url)
     engine = find_engine()
     if engine is None:
         raise EngineNotFoundError("no Pulumi engine found; run `styx engine install`")
-    env = _engine_env(engine, ensure_passphrase_file(ref.passphrase_file))
+    with storage():
+        env = _passphrase_env(None, url, project, engine)
+    return _list(project, url, env)
+
+
+def _list(project: str, url: str, env: dict[str, str] | None) -> list[StackListing]:
+    engine = find_engine()
+    if engine is None:
+        raise EngineNotFoundError("no Pulumi engine found; run `styx engine install`")
+    if env is None:  # only listing: no passphrase is read
+        env = _engine_env(engine, styx_home() / "passphrase")
     work_dir = styx_home() / "workspaces" / project
-    work_dir.mkdir(parents=True, exist_ok=True)
-    if url.startswith("file://"):
-        Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-    workspace = auto.LocalWorkspace(
-        work_dir=str(work_dir),
-        pulumi_home=env["PULUMI_HOME"],
-        env_vars=env,
-        pulumi_command=auto.PulumiCommand(root=str(engine.bin_dir.parent)),
-        project_settings=auto.ProjectSettings(
-            name=project, runtime="python", backend=auto.ProjectBackend(url=url)
-        ),
-    )
     try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        if url.startswith("file://"):
+            Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+        workspace = auto.LocalWorkspace(
+            work_dir=str(work_dir),
+            pulumi_home=env["PULUMI_HOME"],
+            env_vars=env,
+            pulumi_command=auto.PulumiCommand(root=str(engine.bin_dir.parent)),
+            project_settings=auto.ProjectSettings(
+                name=project, runtime="python", backend=auto.ProjectBackend(url=url)
+            ),
+        )
         summaries = workspace.list_stacks()
     except auto.errors.CommandError as err:
         raise classify(err, project) from err
+    except OSError as err:  # the SDK writes Pulumi.yaml into the work folder
+        raise storage_error(err) from err
     return [
         StackListing(s.name, s.last_update, s.resource_count, bool(s.update_in_progress))
         for s in summaries

@@ -149,6 +149,10 @@ class _Builder:
             self._failed.add(path)
             self._issue(path, str(err))
             return None
+        except OverflowError:  # `cpus: 1` and 400 zeros: no float holds it
+            self._failed.add(path)
+            self._issue(path, f"number too large: {str(value)[:20]}...")
+            return None
         self._memo[key] = parsed
         return parsed
 

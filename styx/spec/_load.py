@@ -10,6 +10,7 @@ from pathlib import Path
 from styx.errors import SpecError
 from styx.spec._build import Overrides
 from styx.spec._check import check_pipeline, check_task
+from styx.spec._limits import Budget
 from styx.spec._model import FrozenMap, Spec
 from styx.spec._places import places_of
 from styx.spec._stack import StackFile, apply_stack
@@ -61,9 +62,12 @@ def _load(display: str, path: Path, env_overrides: Mapping[str, str], env_file: 
         envs.update(parse_env_file(env_file))
     envs.update(env_overrides)
     merged_vars = {**(stack.variables if stack is not None else {}), **variables}
-    text, rendered = render_template(original, merged_vars, display)
+    # One CPU budget for the two stages that untrusted input can make slow.
+    budget = Budget()
+    text, rendered = render_template(original, merged_vars, display, budget)
     shifted = rendered and text.count("\n") != original.count("\n")
-    documents = parse_yaml_documents(text, display, note=_RENDERED_NOTE if shifted else "")
+    documents = parse_yaml_documents(text, display, note=_RENDERED_NOTE if shifted else "",
+                                     budget=budget)
     overrides = Overrides(envs=envs, secrets=dict(secret_overrides))
     base = stack.paths_base if stack is not None else None
     if len(documents) > 1:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
 import jinja2
 import jinja2.nodes
-from jinja2.sandbox import SandboxedEnvironment
 
 from styx.errors import SpecError, SpecIssue
-from styx.spec._yaml import MAX_BYTES, read_text
+from styx.spec._limits import TEMPLATE_OUTPUT, Budget, OverLimit, limit_error
+from styx.spec._sandbox import BoundedEnvironment, bound_template
+from styx.spec._yaml import read_text
 
 __all__ = [
     "ENV_NAME",
@@ -25,40 +27,20 @@ __all__ = [
 ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # SkyPilot fills ${VAR} and $VAR from the task's envs and leaves unknown names alone.
 ENV_REFERENCE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-# Keeps a template from building a huge string or number out of a few characters.
-_MAX_PRODUCT: Final = MAX_BYTES
-# All the loop iterations one rendering may take, nested loops included.
-_MAX_LOOP_STEPS: Final = 100_000
-_BOUNDED: Final = "__styx_bounded"
 
 
-class _Environment(SandboxedEnvironment):
-    """The sandbox (no attribute tricks, bounded range()) plus bounded `*` and `**`."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: jinja2.runtime.Context, operator: str,
-                   left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-            raise jinja2.exceptions.SecurityError("exponent too large")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int) \
-                        and len(seq) * times > _MAX_PRODUCT:
-                    raise jinja2.exceptions.SecurityError("repetition too large")
-        return super().call_binop(context, operator, left, right)
-
-
-def render_template(text: str, variables: Mapping[str, str], display: str) -> tuple[str, bool]:
+def render_template(text: str, variables: Mapping[str, str], display: str,
+                    budget: Budget | None = None) -> tuple[str, bool]:
     """Render the file as a Jinja2 template when it is one; returns (text, rendered).
 
     Without variables a file is only a template if its Jinja syntax parses: SkyPilot task
-    files often carry other braces (`docker ps --format '{{.Names}}'`, bash `${#arr[@]}`)
-    that are not Jinja and must pass through untouched.
+    files often contain literal `{{` in shell commands (docker --format '{{.Names}}').
+    Rendering is bounded (see _sandbox and _limits): a limit reached is a SpecLimitError
+    on the template line that reached it.
     """
     if not variables and "{{" not in text and "{%" not in text:
         return text, False
-    env = _Environment(keep_trailing_newline=True, autoescape=False)
+    env = BoundedEnvironment(budget or Budget())
     try:
         tree = env.parse(text)
     except jinja2.TemplateSyntaxError as err:
@@ -66,26 +48,47 @@ def render_template(text: str, variables: Mapping[str, str], display: str) -> tu
             return text, False
         raise SpecError([SpecIssue(display, err.lineno or 1, 1, None,
                                    f"template syntax error: {err.message}")]) from None
+    except (RecursionError, ValueError, MemoryError) as err:
+        # A 5,000-digit literal or 10,000 nested brackets: Jinja's parser gives up.
+        if not variables:
+            return text, False
+        raise SpecError([SpecIssue(display, 1, 1, None,
+                                   f"template syntax error: {_reason(err)}")]) from None
     if not variables and not _has_jinja(tree):
         return text, False
     missing: list[str] = []
     env.undefined = _recording_undefined(missing)
-    _bound_loops(tree)
-    env.globals[_BOUNDED] = _loop_budget(_MAX_LOOP_STEPS)
     try:
-        rendered = _render(env.from_string(tree), variables)
+        rendered = _render(env.from_string(bound_template(tree)), variables)
+    except OverLimit as err:
+        raise limit_error(err.limit, display, _template_line(err), 1, None, err.message) \
+            from None
     except jinja2.TemplateError as err:
         if missing:  # `{{ x + 1 }}` fails on x; say which variable, like the other cases
             raise SpecError([_missing_issue(n, text, display) for n in dict.fromkeys(missing)]) \
                 from None
-        line = getattr(err, "lineno", None) or 1
+        line = getattr(err, "lineno", None) or _template_line(err)
         raise SpecError([SpecIssue(display, line, 1, None, f"template error: {err}")]) from None
-    except (ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as err:
-        raise SpecError([SpecIssue(display, 1, 1, None,
-                                   f"template error: {type(err).__name__}: {err}")]) from None
+    except Exception as err:  # any other failure of the template's own code is its error
+        raise SpecError([SpecIssue(display, _template_line(err), 1, None,
+                                   f"template error: {_reason(err)}")]) from None
     if missing:
         raise SpecError([_missing_issue(name, text, display) for name in dict.fromkeys(missing)])
     return rendered, True
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _template_line(err: BaseException) -> int:
+    """The template line that raised: Jinja rewrites tracebacks to show template lines."""
+    line = 1
+    for frame in traceback.extract_tb(err.__traceback__):
+        if frame.filename == "<template>" and frame.lineno:
+            line = frame.lineno
+    return line
 
 
 def _render(template: jinja2.Template, variables: Mapping[str, str]) -> str:
@@ -94,35 +97,11 @@ def _render(template: jinja2.Template, variables: Mapping[str, str]) -> str:
     size = 0
     for chunk in template.generate(dict(variables)):
         size += len(chunk)
-        if size > MAX_BYTES:
-            raise jinja2.exceptions.SecurityError(
-                f"rendered template is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        if size > TEMPLATE_OUTPUT.value:
+            raise OverLimit(TEMPLATE_OUTPUT,
+                            f"rendered template is larger than {TEMPLATE_OUTPUT}")
         parts.append(chunk)
     return "".join(parts)
-
-
-def _bound_loops(tree: jinja2.nodes.Template) -> None:
-    """Route every `{% for %}` through one shared step budget.
-
-    The sandbox bounds each range(), not their nesting: two nested loops of 100,000 steps
-    would run for hours with no output to stop them.
-    """
-    for loop in list(tree.find_all(jinja2.nodes.For)):
-        loop.iter = jinja2.nodes.Call(jinja2.nodes.Name(_BOUNDED, "load"), [loop.iter], [],
-                                      None, None)
-
-
-def _loop_budget(steps: int) -> Any:
-    used = [0]
-
-    def bounded(iterable: Any) -> Iterator[Any]:
-        for item in iterable:
-            used[0] += 1
-            if used[0] > steps:
-                raise jinja2.exceptions.SecurityError(f"loops ran more than {steps} steps")
-            yield item
-
-    return bounded
 
 
 def _has_jinja(tree: jinja2.nodes.Template) -> bool:

@@ -10,11 +10,26 @@ from pathlib import Path
 from typing import Any, Final
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.scanner import Scanner, ScannerError
 
-from styx.errors import SpecError, SpecIssue
+from styx.errors import SpecError, SpecIssue, SpecLimitError
+from styx.spec._limits import (
+    FILE_BYTES,
+    INT_DIGITS,
+    LIST_ITEMS,
+    YAML_DEPTH,
+    YAML_NODES,
+    YAML_VALUES,
+    Budget,
+    Limit,
+    OverLimit,
+    limit_error,
+)
 
 __all__ = [
     "MAX_BYTES",
@@ -30,12 +45,15 @@ __all__ = [
 
 # A task file is a page of YAML; anything near this size is a mistake (a data file, a
 # binary) and would only make the pure-Python parser slow.
-MAX_BYTES: Final = 1024 * 1024
+MAX_BYTES: Final = int(FILE_BYTES.value)
 # Aliases can expand a small file exponentially ("billion laughs"): cap the expanded tree.
-MAX_NODES: Final = 100_000
-MAX_DEPTH: Final = 64
+MAX_NODES: Final = int(YAML_VALUES.value)
+MAX_DEPTH: Final = int(YAML_DEPTH.value)
+# Time is checked every this many nodes: reading the clock is a system call.
+_CLOCK_EVERY: Final = 64
 
 _STR_TAG: Final = "tag:yaml.org,2002:str"
+_INT_TAG: Final = "tag:yaml.org,2002:int"
 _MERGE_TAG: Final = "tag:yaml.org,2002:merge"
 _COLLECTION_TAGS: Final = frozenset(
     {
@@ -120,10 +138,13 @@ def read_text(path: Path, display: str, *, limit: int = MAX_BYTES) -> str:
         raise SpecError([SpecIssue(display, None, None, None, f"cannot read: {reason}")]) \
             from None
     if len(raw) > limit:
-        size = path.stat().st_size / (1024 * 1024)
-        raise SpecError([SpecIssue(display, 1, 1, None,
-                                   f"file is {size:.1f} MiB; task and stack files are "
-                                   f"limited to {limit // (1024 * 1024)} MiB")])
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = len(raw)
+        raise limit_error(FILE_BYTES, display, 1, 1, None,
+                          f"file is {_size(size)}; task and stack files are limited to "
+                          f"{_size(limit)}")
     if raw.startswith(_BOM):
         raw = raw[len(_BOM):]
     try:
@@ -137,32 +158,107 @@ def read_text(path: Path, display: str, *, limit: int = MAX_BYTES) -> str:
                                    "save the file as UTF-8")]) from None
 
 
-def parse_yaml(text: str, display: str, *, note: str = "") -> Document:
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MiB"
+    return f"{size / 1024:.0f} KiB"
+
+
+def parse_yaml(text: str, display: str, *, note: str = "",
+               budget: Budget | None = None) -> Document:
     """Parse one YAML document; every syntax problem becomes a located SpecIssue.
 
     `note` is added to every message, e.g. to say that lines refer to a rendered template.
+    `budget` is the CPU time left for this load (a fresh one when not given).
     """
-    return parse_yaml_documents(text, display, note=note, many=False)[0]
+    return parse_yaml_documents(text, display, note=note, budget=budget, many=False)[0]
 
 
 def parse_yaml_documents(text: str, display: str, *, note: str = "",
-                         many: bool = True) -> list[Document]:
+                         budget: Budget | None = None, many: bool = True) -> list[Document]:
     """Every YAML document of a file (`---` separated), each with its own marks."""
     try:
-        documents = _parse(text, display, many)
+        documents = _parse(text, display, budget or Budget(), many)
     except SpecError as err:
         if not note:
             raise
-        raise SpecError([replace(i, message=i.message + note) for i in err.issues]) from None
+        issues = [replace(i, message=i.message + note) for i in err.issues]
+        if isinstance(err, SpecLimitError):
+            raise SpecLimitError(issues[0], err.limit) from None
+        raise SpecError(issues) from None
     return [replace(document, note=note) for document in documents]
 
 
-def _parse(text: str, display: str, many: bool) -> list[Document]:
+class _Scanner(Scanner):
+    """ruamel's scanner: an escape above U+10FFFF is a syntax error, flow nesting is bounded."""
+
+    def scan_flow_scalar_non_spaces(self, double: Any, start_mark: Any) -> Any:
+        try:
+            return super().scan_flow_scalar_non_spaces(double, start_mark)
+        except ValueError:  # chr() of an escape above U+10FFFF
+            mark = self.reader.get_mark()
+            # The reader stands on the hex digits; the escape starts two columns before.
+            mark.column = max(mark.column - 2, 0)
+            raise ScannerError("while scanning a double-quoted scalar", start_mark,
+                               "escape is not a Unicode character (the largest is "
+                               "\\U0010FFFF)", mark) from None
+
+    def fetch_flow_collection_start(self, token_class: Any, to_push: Any) -> None:
+        # Each open `[` or `{` keeps a possible key that every later token re-checks: 5,000
+        # of them make the scanner quadratic before the composer sees a single node.
+        if self.flow_level >= YAML_DEPTH.value:
+            mark = self.reader.get_mark()
+            raise OverLimit(YAML_DEPTH, f"nested more than {YAML_DEPTH} deep",
+                            mark.line + 1, mark.column + 1)
+        super().fetch_flow_collection_start(token_class, to_push)
+
+
+class _Composer(Composer):
+    """ruamel's composer, counting nodes as they are read so a limit stops the parse early."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader=loader)
+        self.nodes = 0
+        self.budget = Budget()
+        # Redefining an anchor is valid YAML (the later one wins); ruamel's warning about it
+        # would print a dozen lines where the CLI promises one.
+        self.warn_double_anchors = False
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if not isinstance(event, AliasEvent):
+            self.nodes += 1
+            if self.nodes > YAML_NODES.value:
+                raise _limit_at(event, YAML_NODES, f"more than {YAML_NODES} in one file")
+            if self.depth > YAML_DEPTH.value:
+                raise _limit_at(event, YAML_DEPTH, f"nested more than {YAML_DEPTH} deep")
+            if self.nodes % _CLOCK_EVERY == 0:
+                self.budget.check()
+        # A sequence composes its items with their index: stop a long list at its first
+        # extra item, not after reading it all.
+        if isinstance(parent, SequenceNode) and isinstance(index, int) \
+                and index >= LIST_ITEMS.value:
+            raise _limit_at(event, LIST_ITEMS, f"list has more than {LIST_ITEMS}")
+        return super().compose_node(parent, index)
+
+
+def _limit_at(event: Any, limit: Limit, message: str) -> OverLimit:
+    mark = event.start_mark
+    return OverLimit(limit, message, mark.line + 1, mark.column + 1)
+
+
+def _parse(text: str, display: str, budget: Budget, many: bool) -> list[Document]:
     yaml = YAML(typ="safe", pure=True)
     # SkyPilot reads task files with PyYAML, i.e. YAML 1.1 (`use_spot: yes` is true there).
     yaml.version = (1, 1)
+    yaml.Scanner = _Scanner
+    yaml.Composer = _Composer
+    yaml.composer.budget = budget
     try:
         roots = list(yaml.compose_all(text))
+    except OverLimit as err:
+        raise limit_error(err.limit, display, err.line or 1, err.column or 1, None,
+                          err.message) from None
     except MarkedYAMLError as err:
         raise SpecError([_syntax_issue(err, display)]) from None
     except ReaderError as err:
@@ -185,8 +281,8 @@ def _parse(text: str, display: str, many: bool) -> list[Document]:
                                    "several YAML documents in one file (`---`) are not "
                                    "supported yet; put one task per file")])
     documents: list[Document] = []
-    # One builder for all documents: MAX_NODES caps the whole file, not each document.
-    builder = _Builder(yaml, display)
+    # One builder for all documents: the value limit caps the whole file, not each document.
+    builder = _Builder(yaml, display, budget)
     for root in roots:
         builder.values, builder.keys = {}, {}
         try:
@@ -194,6 +290,9 @@ def _parse(text: str, display: str, many: bool) -> list[Document]:
         except RecursionError:
             raise SpecError([SpecIssue(display, 1, 1, None, "YAML is nested too deeply")]) \
                 from None
+        except OverLimit as err:
+            raise limit_error(err.limit, display, err.line or 1, err.column or 1, err.field,
+                              err.message) from None
         documents.append(Document(display, data, builder.values, builder.keys))
     if builder.issues:
         raise SpecError(builder.issues)
@@ -225,9 +324,10 @@ def _node_mark(node: Node) -> Mark:
 class _Builder:
     """Turns composed nodes into plain data, recording marks and every problem it meets."""
 
-    def __init__(self, yaml: YAML, display: str) -> None:
+    def __init__(self, yaml: YAML, display: str, budget: Budget) -> None:
         self._yaml = yaml
         self._display = display
+        self._budget = budget
         self._count = 0
         self.values: dict[NodePath, Mark] = {}
         self.keys: dict[NodePath, Mark] = {}
@@ -242,12 +342,13 @@ class _Builder:
     def convert(self, node: Node, path: NodePath, depth: int) -> Any:
         self._count += 1
         if self._count > MAX_NODES:
-            self._issue(node, path, f"document expands to more than {MAX_NODES} values "
-                                    "(aliases?); refusing to read further", top=True)
-            raise SpecError(self.issues)
+            # The composer already counted the nodes as written: only aliases get here.
+            raise self._over(node, path, YAML_VALUES,
+                             f"aliases expand the document to more than {YAML_VALUES}")
         if depth > MAX_DEPTH:
-            self._issue(node, path, f"nested more than {MAX_DEPTH} levels deep", top=True)
-            raise SpecError(self.issues)
+            raise self._over(node, path, YAML_DEPTH, f"nested more than {YAML_DEPTH} deep")
+        if self._count % _CLOCK_EVERY == 0:
+            self._budget.check()
         self.values[path] = _node_mark(node)
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
@@ -262,18 +363,31 @@ class _Builder:
         self._issue(node, path, "unexpected YAML node")  # pragma: no cover - composer makes none
         return None
 
+    def _over(self, node: Node, path: NodePath, limit: Limit, message: str) -> OverLimit:
+        where = _node_mark(node)
+        # For structural limits the full path is noise ("a[3][0][0]..."): name the field.
+        return OverLimit(limit, message, where.line, where.column, describe_path(path[:1]))
+
     def _scalar(self, node: ScalarNode, path: NodePath) -> Any:
         if node.tag == _STR_TAG:
             return node.value
         if node.tag not in _SCALAR_TAGS:
             self._issue(node, path, f"YAML tag {node.tag!r} is not supported")
             return None
+        if node.tag == _INT_TAG and sum(c.isdigit() for c in node.value) > INT_DIGITS.value:
+            where = _node_mark(node)
+            raise OverLimit(INT_DIGITS, f"integer has more than {INT_DIGITS}", where.line,
+                            where.column, describe_path(path))
         try:
             with warnings.catch_warnings():
                 # ruamel nags about YAML 1.1 float spellings ("1e-09"); the value is still read.
                 warnings.simplefilter("ignore")
                 value = self._yaml.constructor.construct_object(node, deep=True)
-        except (YAMLError, ValueError, TypeError, OverflowError) as err:
+        except KeyError:  # `!!bool maybe`: ruamel looks the word up in its table
+            self._issue(node, path, f"cannot read this value: {node.value!r} is not a YAML "
+                                    "boolean (true/false, yes/no, on/off)")
+            return None
+        except (YAMLError, ValueError, TypeError, OverflowError, LookupError) as err:
             reason = getattr(err, "problem", None) or str(err).splitlines()[0]
             self._issue(node, path, f"cannot read this value: {reason}")
             return None

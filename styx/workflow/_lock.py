@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from styx._fs import storage
 from styx.errors import StackLockedError
 
 __all__ = ["stack_lock"]
@@ -48,8 +49,9 @@ def stack_lock(lock_file: Path, stack: str, operation: str) -> Iterator[None]:
             "operation": operation,
             "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        with storage(lock_file):  # a full disk: one line naming the lock, not Errno 28
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder).encode(), 0)
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ flags, secrets' digests), the stack's version, or the steps a fresh preview find
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 
+from styx._fs import storage_error
 from styx._resources import data_path
 from styx.clouds.overrides import ResourceOverrides
 from styx.errors import PlanError
@@ -180,10 +182,15 @@ def write_saved_plan(
     if error is not None:  # a bug in Styx, not in the input: say where
         raise PlanError(f"{path}: the plan to save fails saved-plan.schema.json: {error.message}")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    tmp.replace(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        tmp.replace(path)
+    except OSError as err:
+        with contextlib.suppress(OSError):  # nothing half-written stays behind
+            tmp.unlink(missing_ok=True)
+        raise storage_error(err, path) from err
 
 
 def is_saved_plan(path: Path) -> bool:

@@ -7,8 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from styx.engine import StackOps, StackRef, list_stacks, open_stack
-from styx.errors import StackNotFoundError
+from styx.engine import (
+    StackListing,
+    StackOps,
+    StackRef,
+    default_backend_url,
+    file_backend_stacks,
+    list_stacks,
+    open_stack,
+)
+from styx.errors import EngineError, StackNotFoundError
 
 __all__ = ["ClusterStatus", "NodeStatus", "cluster_status"]
 
@@ -32,9 +40,13 @@ class ClusterStatus:
     autostop: dict[str, Any] | None
     last_update: datetime | None
     update_in_progress: bool
+    # Why the stack cannot be read (a corrupt checkpoint, say); the others still show.
+    problem: str | None = None
 
     @property
     def state(self) -> str:
+        if self.problem is not None:
+            return "broken"
         if not self.nodes:
             return "down"
         up = sum(1 for n in self.nodes if n.reachable)
@@ -52,9 +64,22 @@ def _answers(address: str, port: int) -> bool:
 
 
 def cluster_status(project: str, backend_url: str | None = None) -> list[ClusterStatus]:
-    """Every cluster (stack) of the project in the backend, with a live probe of each node."""
+    """Every cluster (stack) of the project in the backend, with a live probe of each node.
+
+    A stack that cannot be read is one `broken` row with the reason; the others show as usual.
+    """
+    url = backend_url or default_backend_url()
+    try:
+        listings = list_stacks(project, backend_url)
+    except EngineError:
+        # One unreadable checkpoint fails the engine's whole listing; a file backend's
+        # folder still names every stack, and each is then read on its own.
+        names = file_backend_stacks(project, url)
+        if names is None:
+            raise
+        listings = [StackListing(name, None, None, False) for name in names]
     out: list[ClusterStatus] = []
-    for listing in list_stacks(project, backend_url):
+    for listing in listings:
         ref = StackRef(project, listing.name, backend_url) if backend_url else StackRef(
             project, listing.name
         )
@@ -62,27 +87,34 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
             outputs = StackOps(open_stack(ref, create=False)).outputs()
         except StackNotFoundError:
             continue
-        nodes = tuple(
-            NodeStatus(
-                name=str(n["name"]),
-                rank=int(n["rank"]),
-                address=str(n["address"]),
-                port=int(n["port"]),
-                recorded_state=str(n.get("state", "unknown")),
-                reachable=_answers(str(n["address"]), int(n["port"])),
-                ports=tuple(str(p) for p in n.get("ports") or ()),
-            )
-            for n in outputs.get("nodes") or []
-        )
-        autostop = outputs.get("autostop")
-        out.append(
-            ClusterStatus(
-                cluster=listing.name,
-                cloud=str(outputs.get("cloud", "-")),
-                nodes=nodes,
-                autostop=autostop if isinstance(autostop, dict) else None,
-                last_update=listing.last_update,
-                update_in_progress=listing.update_in_progress,
-            )
-        )
+        except EngineError as err:
+            out.append(ClusterStatus(listing.name, "-", (), None, listing.last_update,
+                                     listing.update_in_progress,
+                                     problem=str(err).strip().splitlines()[0]))
+            continue
+        out.append(_cluster(listing, outputs))
     return out
+
+
+def _cluster(listing: StackListing, outputs: dict[str, Any]) -> ClusterStatus:
+    nodes = tuple(
+        NodeStatus(
+            name=str(n["name"]),
+            rank=int(n["rank"]),
+            address=str(n["address"]),
+            port=int(n["port"]),
+            recorded_state=str(n.get("state", "unknown")),
+            reachable=_answers(str(n["address"]), int(n["port"])),
+            ports=tuple(str(p) for p in n.get("ports") or ()),
+        )
+        for n in outputs.get("nodes") or []
+    )
+    autostop = outputs.get("autostop")
+    return ClusterStatus(
+        cluster=listing.name,
+        cloud=str(outputs.get("cloud", "-")),
+        nodes=nodes,
+        autostop=autostop if isinstance(autostop, dict) else None,
+        last_update=listing.last_update,
+        update_in_progress=listing.update_in_progress,
+    )

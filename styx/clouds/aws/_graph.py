@@ -12,7 +12,7 @@ from styx.clouds.aws._settings import AwsSettings
 from styx.clouds.aws._userdata import UserData, render_user_data
 from styx.errors import CloudError
 from styx.graph import ResourceDecl, ResourceGraph, node_fields, node_name, ref
-from styx.spec import Autostop, Resources, Spec
+from styx.spec import Autostop, PortRange, Resources, Spec
 
 __all__ = [
     "DEFAULT_DISK_GB",
@@ -217,7 +217,7 @@ def _security_group(named: Callable[[str], str], vpc_id: Value, settings: AwsSet
         {"description": "all traffic between the cluster's nodes", "protocol": "-1",
          "from_port": 0, "to_port": 0, "self": True},
     ]
-    for ports in resources.ports:
+    for ports in _world_ports(resources):
         ingress.append({"description": f"task port {ports}", "protocol": "tcp",
                         "from_port": ports.start, "to_port": ports.end,
                         "cidr_blocks": ["0.0.0.0/0"]})
@@ -281,6 +281,12 @@ def _root_volume(resources: Resources) -> dict[str, Any]:
     return volume
 
 
+def _world_ports(resources: Resources) -> list[PortRange]:
+    """The task's port ranges opened to every address; port 22 alone has the SSH rule
+    already (a second, identical rule is one AWS refuses)."""
+    return [p for p in resources.ports if (p.start, p.end) != (SSH_PORT, SSH_PORT)]
+
+
 def _warnings(spec: Spec, settings: AwsSettings, choice: Choice,
               autostop: Autostop | None) -> list[str]:
     found: list[str] = []
@@ -291,6 +297,9 @@ def _warnings(spec: Spec, settings: AwsSettings, choice: Choice,
     if settings.ssh_open_to_world:
         found.append("SSH (port 22) is open to 0.0.0.0/0: set allowed_ssh_cidrs in the stack "
                      "file to the networks that need it")
+    for ports in _world_ports(choice.resources):
+        found.append(f"task port {ports} is open to the world (any IPv4 address): anyone on "
+                     "the internet can reach it; drop it from `ports` unless that is meant")
     if choice.use_spot and autostop is not None and not autostop.down:
         found.append("spot instances cannot stop: autostop will terminate them, and their "
                      "disks with them (set autostop down: true to say so, or drop use_spot)")

@@ -1,11 +1,22 @@
-"""Property tests: whatever arrives, load_task returns a Spec or a located SpecError."""
+"""Property tests: whatever arrives, load_task returns a Spec or a located SpecError.
+
+Each fuzzer runs STYX_FUZZ_EXAMPLES examples (default 2,000, what CI runs; set it lower for
+a quick local run, higher to hunt). `test_fuzzers` runs them side by side, one process per
+core, so CI pays for the examples once per core instead of once in a row; STYX_FUZZERS=a,b
+picks some of them (names in FUZZERS).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
-from collections.abc import Iterator
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import get_context
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -21,8 +32,9 @@ SEEDS = [(REPO / "examples" / name).read_text() for name in
          ("hello.yaml", "train_multinode.yaml", "templated.yaml")]
 # Per call; a healthy load of these small inputs takes milliseconds.
 TIME_LIMIT_SECONDS = 10.0
+EXAMPLES = int(os.environ.get("STYX_FUZZ_EXAMPLES", "2000"))
 
-FUZZ = settings(max_examples=200, deadline=None,
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
@@ -64,7 +76,7 @@ def check_loads(path: Path, variables: dict[str, str] | None = None) -> None:
 
 @FUZZ
 @given(text=st.text(max_size=3000))
-def test_any_text(tmp_path: Path, text: str) -> None:
+def fuzz_any_text(tmp_path: Path, text: str) -> None:
     path = tmp_path / "task.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     check_loads(path)
@@ -72,7 +84,7 @@ def test_any_text(tmp_path: Path, text: str) -> None:
 
 @FUZZ
 @given(data=st.binary(max_size=3000))
-def test_any_bytes(tmp_path: Path, data: bytes) -> None:
+def fuzz_any_bytes(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "task.yaml"
     path.write_bytes(data)
     check_loads(path)
@@ -93,14 +105,14 @@ VALUES: st.SearchStrategy[Any] = st.recursive(
     SCALARS,
     lambda inner: st.lists(inner, max_size=4)
     | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=6), inner, max_size=5),
-    max_leaves=25,
+    max_leaves=15,
 )
 TASKS = st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=8)
 
 
 @FUZZ
 @given(task=TASKS)
-def test_structured_junk(tmp_path: Path, task: dict[str, Any]) -> None:
+def fuzz_structured_junk(tmp_path: Path, task: dict[str, Any]) -> None:
     # JSON is YAML: a quick way to write any nesting of fields and values.
     path = tmp_path / "task.yaml"
     path.write_text(json.dumps(task, allow_nan=True), encoding="utf-8")
@@ -110,7 +122,7 @@ def test_structured_junk(tmp_path: Path, task: dict[str, Any]) -> None:
 @FUZZ
 @given(seed=st.sampled_from(SEEDS), edits=st.lists(
     st.tuples(st.floats(0, 1), st.integers(0, 8), st.text(max_size=6)), min_size=1, max_size=6))
-def test_mutated_examples(tmp_path: Path, seed: str, edits: list[tuple[float, int, str]]) -> None:
+def fuzz_mutated_examples(tmp_path: Path, seed: str, edits: list[tuple[float, int, str]]) -> None:
     text = seed
     for where, cut, insert in edits:
         at = int(where * len(text))
@@ -130,7 +142,37 @@ def test_mutated_examples(tmp_path: Path, seed: str, edits: list[tuple[float, in
     variables=st.dictionaries(st.sampled_from(["a", "b", "n", "x"]),
                               st.sampled_from(["1", "2", "abc", "", "-1", "99999", "{{ a }}"]),
                               max_size=4))
-def test_templates(tmp_path: Path, body: list[str], variables: dict[str, str]) -> None:
+def fuzz_templates(tmp_path: Path, body: list[str], variables: dict[str, str]) -> None:
     path = tmp_path / "task.yaml"
     path.write_text("".join(body), encoding="utf-8")
     check_loads(path, variables)
+
+
+FUZZERS: dict[str, Callable[[Path], None]] = {
+    "any_text": fuzz_any_text,
+    "any_bytes": fuzz_any_bytes,
+    "structured_junk": fuzz_structured_junk,
+    "mutated_examples": fuzz_mutated_examples,
+    "templates": fuzz_templates,
+}
+
+
+def _run_fuzzer(name: str) -> str:
+    """Run one fuzzer in this (worker) process; its failure as text, "" when it passed."""
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"styx-fuzz-{name}-") as folder:
+            FUZZERS[name](Path(folder))
+    except BaseException as err:
+        return f"fuzzer {name} failed:\n" + "".join(traceback.format_exception(err))
+    return ""
+
+
+def test_fuzzers() -> None:
+    chosen = [n for n in os.environ.get("STYX_FUZZERS", "").split(",") if n] or list(FUZZERS)
+    unknown = set(chosen) - FUZZERS.keys()
+    assert not unknown, f"STYX_FUZZERS names no fuzzer {sorted(unknown)}; known: {list(FUZZERS)}"
+    # fork: the workers inherit the imported modules and run the same functions.
+    workers = min(len(chosen), os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        failures = [text for text in pool.map(_run_fuzzer, chosen) if text]
+    assert not failures, "\n\n".join(failures)

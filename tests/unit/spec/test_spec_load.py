@@ -58,14 +58,14 @@ def test_template_sandbox(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="template error"):
         load_task(task, variables={"x": "1"})
     bomb = _task(tmp_path, "run: \"{{ 'x' * 100000000 }}\"\n")
-    with pytest.raises(SpecError, match="template error"):
+    with pytest.raises(SpecError, match="limit template_value"):
         load_task(bomb, variables={"x": "1"})
     nested = _task(tmp_path, "{% for i in range(100000) %}{% for j in range(100000) %}"
                              "{% endfor %}{% endfor %}\nrun: x\n")
-    with pytest.raises(SpecError, match="loops ran more than 100000 steps"):
+    with pytest.raises(SpecError, match="loops ran more than 100,000 steps"):
         load_task(nested, variables={"x": "1"})
-    wide = _task(tmp_path, "run: |\n{% for i in range(99999) %}  {{ 'x' * 1000 }}\n{% endfor %}")
-    with pytest.raises(SpecError, match="larger than 1 MiB"):
+    wide = _task(tmp_path, "run: |\n{% for i in range(9999) %}  {{ 'x' * 1000 }}\n{% endfor %}")
+    with pytest.raises(SpecError, match="larger than 262,144 characters"):
         load_task(wide, variables={"x": "1"})
 
 
