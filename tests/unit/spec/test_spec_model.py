@@ -159,10 +159,14 @@ def test_fingerprint(tmp_path: Path) -> None:
     assert len(one.fingerprint()) == 64
 
 
-def test_fingerprint_is_the_same_in_another_clone(tmp_path: Path) -> None:
+def test_fingerprint_is_the_same_in_another_clone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     prints = []
     for clone in ("one", "two"):
+        # Relative paths resolve against the directory Styx runs in: each clone's root.
         (tmp_path / clone / "code").mkdir(parents=True)
+        monkeypatch.chdir(tmp_path / clone)
         (tmp_path / clone / "data.txt").write_text("x")
         task = tmp_path / clone / "task.yaml"
         task.write_text("workdir: code\nfile_mounts:\n  /data.txt: data.txt\nrun: echo\n")
