@@ -8,10 +8,12 @@
     │   └── StackNotFoundError     the stack has never been applied
     ├── CloudError                 a cloud cannot satisfy the request (catalog, features)
     ├── NodeError                  a node could not be reached, set up or run on
-    └── PlanError                  a saved plan is stale, tampered with, or unreadable
+    ├── PlanError                  a saved plan is stale, tampered with, or unreadable
+    └── Interrupted                Ctrl-C (SIGINT) or SIGTERM stopped a command part-way
 
-The CLI turns any of these into one red line and exit code 1 (STYX_DEBUG=1 shows the
-traceback); a library caller catches them by class and reads the fields.
+The CLI turns any of these into one red line and exit code 1 (Interrupted: "Interrupted.",
+what goes on running where, and exit code 130); STYX_DEBUG=1 shows the traceback.
+A library caller catches them by class and reads the fields.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "CloudError",
     "EngineError",
     "EngineNotFoundError",
+    "Interrupted",
     "NodeError",
     "PlanError",
     "SpecError",
@@ -117,3 +120,12 @@ class NodeError(StyxError):
 
 class PlanError(StyxError):
     """A saved plan cannot be applied (stale, changed task, unreadable)."""
+
+
+class Interrupted(StyxError):
+    """The user interrupted a command; `still_running` says what goes on, where, and how to
+    see or stop it ('' when nothing does)."""
+
+    def __init__(self, message: str, *, still_running: str = "") -> None:
+        super().__init__(message)
+        self.still_running = still_running

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
+from types import FrameType
 from typing import NoReturn
 
 import click
@@ -22,8 +24,9 @@ from styx.cli.cluster import (
 from styx.cli.compile import compile_command
 from styx.cli.engine import engine_group
 from styx.cli.status import status_command
+from styx.cli.unlock import unlock_command
 from styx.cli.validate import validate_command
-from styx.errors import StyxError
+from styx.errors import Interrupted, StyxError
 
 __all__ = ["cli", "main"]
 
@@ -35,6 +38,7 @@ for command in (
     launch_command,
     status_command,
     down_command,
+    unlock_command,
 ):
     cli.add_command(command)
 cli.add_command(check_command)
@@ -47,18 +51,48 @@ def _debug() -> bool:
     return os.environ.get("STYX_DEBUG", "") not in ("", "0", "false")
 
 
+def _interrupted(err: Interrupted | None) -> NoReturn:
+    """Ctrl-C: stop what we started, say what goes on running where, exit 130."""
+    from styx import _supervise
+
+    # The engine cancels cleanly on SIGINT; ansible-playbook is stopped with its workers.
+    _supervise.stop_supervised_children(signal.SIGINT)
+    click.echo("Interrupted.", err=True)
+    if err is not None and err.still_running:
+        click.echo(f"{err.message}: {err.still_running}", err=True)
+    elif err is not None:
+        click.echo(f"{err.message}; nothing Styx started goes on running.", err=True)
+    else:
+        click.echo("Nothing Styx started goes on running; `styx plan` shows where things "
+                   "stand.", err=True)  # fmt: skip
+    sys.exit(130)
+
+
+def _terminate(_signum: int, _frame: FrameType | None) -> None:
+    # SIGTERM ends Styx the way Ctrl-C does: locks released, outcomes recorded.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the CLI, turning Styx errors into one red line and exit code 1."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         # Not standalone: click hands back exit codes instead of exiting, so Styx's own
         # errors, click's usage errors and ctx.exit(code) all leave through here.
         code = cli.main(args=argv, prog_name="styx", standalone_mode=False)
+    except Interrupted as err:
+        if _debug():
+            traceback.print_exc()
+        _interrupted(err)
     except StyxError as err:
         if _debug():
             traceback.print_exc()
         click.secho(f"error: {err}", fg="red", err=True)
         sys.exit(1)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as err:
+        # click turns Ctrl-C into Abort; only a closed prompt (EOF) is a plain abort.
+        if isinstance(err.__cause__ or err.__context__, KeyboardInterrupt):
+            _interrupted(None)
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as err:
@@ -67,6 +101,5 @@ def main(argv: list[str] | None = None) -> NoReturn:
         err.show()
         sys.exit(1)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        _interrupted(None)
     sys.exit(code if isinstance(code, int) else 0)

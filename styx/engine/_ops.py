@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from pulumi import automation as auto
 from pulumi.automation import EngineEvent
 
-from styx.engine._errors import classify
+from styx.engine._errors import EngineLock, classify
+from styx.errors import StackLockedError
 
 __all__ = [
+    "EngineLock",
     "EventSink",
     "PreviewOutcome",
     "StackOps",
@@ -34,6 +41,29 @@ def _ignore(_event: EngineEvent) -> None:
     return None
 
 
+def _ignore_line(_line: str) -> None:
+    return None
+
+
+# History pages the engine is asked for; the CLI's own default page is 10 entries.
+_PAGE = 100
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def is_stale(lock: EngineLock) -> bool:
+    """A lock whose holder provably ended: made on this host by a process that is gone."""
+    return lock.host == socket.gethostname() and _pid_gone(lock.pid)
+
+
 @dataclass(frozen=True)
 class StackOps:
     """The operations Styx runs on one opened stack; secrets are never shown by the engine."""
@@ -44,23 +74,129 @@ class StackOps:
     def name(self) -> str:
         return self.stack.name
 
+    @property
+    def backend_url(self) -> str:
+        settings = self.stack.workspace.project_settings()
+        return settings.backend.url if settings.backend and settings.backend.url else ""
+
+    def _lock_dir(self) -> Path | None:
+        """The engine's lock folder of this stack on a file backend (None elsewhere)."""
+        url = self.backend_url
+        if not url.startswith("file://"):
+            return None
+        project = self.stack.workspace.project_settings().name
+        root = Path(unquote(url.removeprefix("file://")))
+        return root / ".pulumi" / "locks" / "organization" / project / self.stack.name
+
+    def damaged_locks(self) -> list[Path]:
+        """Lock files of the engine that are empty or not JSON (a full disk leaves them)."""
+        folder = self._lock_dir()
+        if folder is None or not folder.is_dir():
+            return []
+        bad = []
+        for path in sorted(folder.glob("*.json")):
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                bad.append(path)
+        return bad
+
     @contextmanager
     def _classified(self) -> Iterator[None]:
         try:
             yield
         except auto.errors.CommandError as err:
+            damaged = self.damaged_locks()
+            if damaged:
+                what = ", ".join(
+                    f"{p} ({'empty' if p.stat().st_size == 0 else 'not valid JSON'})"
+                    for p in damaged
+                )
+                name = self.stack.name
+                raise StackLockedError(
+                    f"stack {name}: the engine's lock file {what} is damaged; "
+                    f"`styx unlock {name}` removes it",
+                    stack=name,
+                ) from err
             raise classify(err, self.stack.name) from err
+
+    def engine_locks(self) -> list[EngineLock]:
+        """The engine's locks on this stack, read from a file backend (none elsewhere: there
+        the engine's own refusal names them)."""
+        folder = self._lock_dir()
+        if folder is not None:
+            found = []
+            for path in sorted(folder.glob("*.json")):
+                try:
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                    found.append(EngineLock(
+                        str(path), str(data.get("username", "?")), str(data.get("hostname", "?")),
+                        int(data.get("pid", 0)), str(data.get("timestamp", "?")),
+                    ))  # fmt: skip
+                except (OSError, ValueError, TypeError):
+                    continue
+            return found
+        return []
+
+    def clear_stale_locks(self, report: Callable[[str], None] = _ignore_line) -> bool:
+        """Remove the engine's locks whose holders are provably gone; whether any were.
+
+        Only a lock made on this host by a dead process is removed; any other holder may
+        still be at work, so it is left and the engine names it when it refuses.
+        """
+        locks = self.engine_locks()
+        stale = [lock for lock in locks if is_stale(lock)]
+        if not stale or len(stale) != len(locks):
+            return False
+        for lock in stale:
+            report(f"the engine's lock on {self.stack.name} was left by {lock.describe()}, "
+                   "which is gone: removing it")  # fmt: skip
+        self.cancel()
+        return True
+
+    def cancel(self) -> None:
+        """Remove the engine's locks on the stack (`pulumi cancel`)."""
+        with self._classified():
+            self.stack.cancel()
+
+    def resource_count(self) -> int:
+        """How many resources the checkpoint records (the stack and providers left out)."""
+        with self._classified():
+            deployment = self.stack.export_stack().deployment or {}
+        return sum(
+            1 for r in deployment.get("resources") or []
+            if not str(r.get("type", "")).startswith(("pulumi:pulumi:Stack", "pulumi:providers:"))
+        )  # fmt: skip
+
+    def pending_operations(self) -> list[str]:
+        """Operations a killed engine left unfinished, as "creating <urn name>" phrases."""
+        with self._classified():
+            deployment = self.stack.export_stack().deployment or {}
+        pending = deployment.get("pending_operations") or []
+        phrases = []
+        for op in pending:
+            resource = op.get("resource") or {}
+            urn = str(resource.get("urn", "?"))
+            phrases.append(f"{op.get('type', '?')} {urn.rsplit('::', 1)[-1]}")
+        return phrases
 
     def version(self) -> int:
         """The stack's version: the number of its latest update, 0 when it has none.
 
         Pulumi Cloud numbers updates; the file and S3 backends record every update in the
         history but leave its version at 0, so there the count of updates is the version.
+        The history is read page by page: the engine hands out one page unless asked.
         """
+        numbered, total, page = 0, 0, 1
         with self._classified():
-            history = self.stack.history(show_secrets=False)
-        numbered = max((h.version or 0 for h in history), default=0)
-        return numbered or len(history)
+            while True:
+                batch = self.stack.history(page_size=_PAGE, page=page, show_secrets=False)
+                numbered = max([numbered, *(h.version or 0 for h in batch)])
+                total += len(batch)
+                if len(batch) < _PAGE:
+                    break
+                page += 1
+        return numbered or total
 
     def outputs(self) -> dict[str, Any]:
         """The stack's recorded outputs, secret values left masked."""
@@ -82,9 +218,25 @@ class StackOps:
                 self.stack.preview(on_event=collect, refresh=refresh or None, diff=False)
             return PreviewOutcome(tuple(events), version.result())
 
+    def recover(self, report: Callable[[str], None] = _ignore_line) -> bool:
+        """Before an update: clear locks whose holders are gone, and say which operations a
+        killed engine left pending; True when there are some (refresh them first)."""
+        self.clear_stale_locks(report)
+        pending = self.pending_operations()
+        if pending:
+            report(f"the engine's last operation on {self.stack.name} was cut short while: "
+                   f"{', '.join(pending)}; refreshing first so this one resolves them")
+        return bool(pending)
+
     def up(
-        self, *, message: str, refresh: bool = False, on_event: EventSink = _ignore
+        self,
+        *,
+        message: str,
+        refresh: bool = False,
+        on_event: EventSink = _ignore,
+        report: Callable[[str], None] = _ignore_line,
     ) -> Mapping[str, Any]:
+        refresh = self.recover(report) or refresh
         with self._classified():
             result = self.stack.up(
                 message=message, refresh=refresh or None, on_event=on_event, show_secrets=False
@@ -95,6 +247,14 @@ class StackOps:
         with self._classified():
             self.stack.refresh(on_event=on_event, show_secrets=False)
 
-    def destroy(self, *, message: str, on_event: EventSink = _ignore) -> None:
+    def destroy(
+        self,
+        *,
+        message: str,
+        on_event: EventSink = _ignore,
+        report: Callable[[str], None] = _ignore_line,
+    ) -> None:
+        if self.recover(report):
+            self.refresh(on_event=on_event)
         with self._classified():
             self.stack.destroy(message=message, on_event=on_event, show_secrets=False)

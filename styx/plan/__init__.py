@@ -17,7 +17,7 @@ from styx.plan._model import (
     PropertyChange,
     Step,
 )
-from styx.plan._nodes import node_changes
+from styx.plan._nodes import NodeSetupState, node_changes
 from styx.plan._text import display_type, render_text
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "DiffKind",
     "Format",
     "NodeChange",
+    "NodeSetupState",
     "Plan",
     "PropertyChange",
     "Step",

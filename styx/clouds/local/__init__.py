@@ -17,6 +17,7 @@ import pulumi
 
 from styx.clouds.local._host import HostCatalog, check_file_mounts, check_fits, host_catalog
 from styx.clouds.local._network import MAX_NODES, node_address, prefix_for
+from styx.clouds.local._sweep import HostLeftovers, find_leftovers, sweep_cluster
 from styx.clouds.local.provider import (
     LocalKeyPair,
     LocalKeyPairArgs,
@@ -31,14 +32,17 @@ __all__ = [
     "MAX_NODES",
     "NODE_PORT",
     "HostCatalog",
+    "HostLeftovers",
     "LocalClusterPaths",
     "LocalClusterResources",
     "check_file_mounts",
     "check_fits",
     "declare_cluster",
+    "find_leftovers",
     "host_catalog",
     "node_address",
     "node_name",
+    "sweep_cluster",
 ]
 
 # Every node has its own address, so all can share one port. Not 22: a host sshd bound to
