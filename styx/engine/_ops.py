@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -57,6 +58,10 @@ def _pid_gone(pid: int) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _here(lock: EngineLock) -> bool:
+    return lock.host == socket.gethostname()
 
 
 def is_stale(lock: EngineLock) -> bool:
@@ -138,12 +143,27 @@ class StackOps:
             return found
         return []
 
-    def clear_stale_locks(self, report: Callable[[str], None] = _ignore_line) -> bool:
+    def clear_stale_locks(
+        self, report: Callable[[str], None] = _ignore_line, *, wait: float = 300.0
+    ) -> bool:
         """Remove the engine's locks whose holders are provably gone; whether any were.
 
-        Only a lock made on this host by a dead process is removed; any other holder may
-        still be at work, so it is left and the engine names it when it refuses.
+        An engine of this host still at work (the one of a killed styx, finishing its steps
+        in flight) is waited for, up to `wait` seconds. Only a lock made on this host by a
+        dead process is removed; any other holder may still be at work, so it is left and
+        the engine names it when it refuses.
         """
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            working = [lk for lk in self.engine_locks() if not is_stale(lk) and _here(lk)]
+            if not working or time.monotonic() >= deadline:
+                break
+            if not told:
+                report(f"waiting for the engine already updating {self.stack.name} "
+                       f"({working[0].describe()}) to finish")  # fmt: skip
+                told = True
+            time.sleep(0.5)
         locks = self.engine_locks()
         stale = [lock for lock in locks if is_stale(lock)]
         if not stale or len(stale) != len(locks):

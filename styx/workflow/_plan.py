@@ -122,6 +122,9 @@ def plan_target(
         setup_states=setup_states(outcomes, holder is not None),
     )
     warnings = graph.warnings
+    for lock in ops.engine_locks():
+        warnings = (*warnings, f"the engine is updating the stack right now ({lock.describe()}): "
+                    "this plan may be out of date when it ends")  # fmt: skip
     if holder is not None:
         warnings = (*warnings, f"the stack is locked by {holder}: an operation is in "
                     "progress, and this plan may be out of date when it ends")  # fmt: skip
