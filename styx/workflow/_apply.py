@@ -141,6 +141,11 @@ def apply_target(
                     notify=reporter.info):  # fmt: skip
         planned = plan_target(target, refresh=refresh, reporter=reporter)
         plan = planned.plan
+        if planned.outcomes_from_nodes and planned.outcomes is not None:
+            # The nodes' own records say more than the backend's (a setup that went on
+            # after its styx was killed finished since): record what they say happened.
+            reporter.info("recording the setup outcomes the nodes report")
+            write_outcomes(target.ref, planned.outcomes)
         if not (plan.has_changes or plan.drift) or not confirm(plan):
             return ApplyResult(plan, False, plan.stack_version)
         return apply_planned(planned, reporter=reporter)

@@ -31,6 +31,9 @@ class Planned:
     ops: StackOps
     previous: Mapping[str, Any]  # the stack's outputs when the plan was made
     refreshed: bool  # whether the plan read the real state first
+    # The node outcomes the plan used, and whether the nodes' own records corrected them.
+    outcomes: OutcomeRecord | None = None
+    outcomes_from_nodes: bool = False
 
 
 def _applied_nodes(outputs: Mapping[str, Any]) -> list[str]:
@@ -72,8 +75,11 @@ def _with_node_records(
         if own.status == "none":
             nodes.pop(name, None)
             continue
+        status = _FROM_NODE.get(own.status, "interrupted")
+        if known is not None and (known.status, known.ok_digest) == (status, own.ok_digest or None):
+            continue  # the node agrees with the record
         nodes[name] = NodeOutcome(
-            status=_FROM_NODE.get(own.status, "interrupted"),  # type: ignore[arg-type]
+            status=status,  # type: ignore[arg-type]
             version=version,
             digest=own.digest,
             ok_digest=own.ok_digest or None,
@@ -110,9 +116,9 @@ def plan_target(
     steps, drift = steps_from_events(outcome.events)
     applied_fields = previous.get("node_fields")
     applied_nodes = _applied_nodes(previous)
-    outcomes = record.result()
+    stored = outcomes = record.result()
     if refresh and applied_nodes:
-        outcomes = _with_node_records(previous, target, outcomes, reporter)
+        outcomes = _with_node_records(previous, target, stored, reporter)
     changes, setup_nodes = node_changes(
         applied_fields if isinstance(applied_fields, Mapping) else None,
         graph.fields.to_dict(),
@@ -144,4 +150,5 @@ def plan_target(
         git_commit=git_commit(target.spec.source),
         setup_nodes=setup_nodes,
     )
-    return Planned(target, graph, plan, ops, previous, refresh)
+    corrected = outcomes is not None and (stored is None or outcomes.nodes != stored.nodes)
+    return Planned(target, graph, plan, ops, previous, refresh, outcomes, corrected)

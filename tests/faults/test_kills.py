@@ -114,9 +114,11 @@ def test_faults_at_every_phase_then_converge(
     assert "setup re-runs on head, worker1 (last attempt" in plan, plan
 
     # The next apply converges with no manual step.
-    applied = check(styx("apply", str(styx.task), "-y"))
-    assert "setup ran on" in applied
+    # (Setup left running by the killed apply may have finished since: the nodes' own
+    # records, read by apply's refresh, then say so and nothing re-runs.)
+    check(styx("apply", str(styx.task), "-y"))
     check(styx("plan", str(styx.task), "--detailed-exitcode"), 0)
+    assert {o["status"] for o in styx.outcomes().values()} == {"ok"}
 
     # exec killed mid-job: the job goes on (recorded by the job queue), the plan is unchanged.
     proc = styx.start("exec", str(styx.task))
