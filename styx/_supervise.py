@@ -6,10 +6,14 @@ Styx starts the engine and ansible-playbook through this (stdlib only, so it sta
 It tags the command's environment with STYX_OWNER=<unique id>, which every process the
 command starts inherits (the engine's provider plugins, Ansible's workers and ssh masters),
 and relays the command's output so that the command never dies of a broken pipe when Styx
-is killed. When its parent (Styx) dies, it stops the command: with --interrupt by SIGINT
-first (the engine then finishes the steps in flight, records them and releases its lock),
-SIGKILL after the grace period. Whatever still carries the tag once the command has ended
-(a plugin, an ssh master) is killed too. A SIGINT or SIGTERM it receives goes to the command.
+is killed. When its parent (Styx) dies, or Styx sends it SIGTERM, it stops the command:
+with --interrupt by one SIGINT (the engine then finishes the steps in flight, records them
+and releases its lock), else by SIGTERM; SIGKILL after the grace period. Whatever still
+carries the tag once the command has ended (a plugin, an ssh master) is killed too.
+
+The command runs in its own process group and the supervisor ignores SIGINT: a Ctrl-C at
+the terminal reaches Styx alone, which decides, so the engine never gets two SIGINTs (its
+second one means "terminate now", which would leave its lock behind).
 """
 
 from __future__ import annotations
@@ -117,7 +121,7 @@ def _running(pid: int) -> bool:
         return False
 
 
-def stop_supervised_children(signum: int = signal.SIGINT, wait: float = 0.0) -> list[int]:
+def stop_supervised_children(signum: int = signal.SIGTERM, wait: float = 0.0) -> list[int]:
     """Ask every supervised child of this process to stop its command; their pids.
 
     With `wait`, wait up to that many seconds for them to end (their commands cleaned up).
@@ -151,19 +155,22 @@ def main(argv: list[str]) -> int:
     # The command reads the terminal's Ctrl-C itself (same process group); we pass on the
     # signals sent to us alone.
     started: list[int] = []
-    pending: list[int] = []
+    stopping: list[float] = []  # when we began to stop the command
+    stop_signal = signal.SIGINT if interrupt else signal.SIGTERM
 
-    def forward(signum: int, _frame: object) -> None:
-        if started:
-            _signal(started, signum)
-        else:
-            pending.append(signum)  # delivered once the command exists
+    def stop_command(*_: object) -> None:
+        if not stopping:
+            stopping.append(time.monotonic())
+            _signal(started, stop_signal)
 
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop_command)
+    child = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, process_group=0
+    )
     started.append(child.pid)
-    _signal(started, pending[0]) if pending else None
+    if stopping:  # SIGTERM came before the command existed
+        _signal(started, stop_signal)
     assert child.stdout is not None and child.stderr is not None
     relays = [
         threading.Thread(target=_relay, args=(child.stdout, sys.stdout.buffer), daemon=True),
@@ -171,12 +178,10 @@ def main(argv: list[str]) -> int:
     ]
     for relay in relays:
         relay.start()
-    orphaned_at: float | None = None
     while child.poll() is None:
-        if orphaned_at is None and os.getppid() != parent:
-            orphaned_at = time.monotonic()
-            _signal([child.pid], signal.SIGINT if interrupt else signal.SIGKILL)
-        elif orphaned_at is not None and time.monotonic() - orphaned_at > grace:
+        if not stopping and os.getppid() != parent:
+            stop_command()
+        elif stopping and time.monotonic() - stopping[0] > grace:
             _signal([child.pid], signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=0.2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import traceback
 from types import FrameType
 from typing import NoReturn
@@ -56,7 +57,7 @@ def _interrupted(err: Interrupted | None) -> NoReturn:
     from styx import _supervise
 
     # The engine cancels cleanly on SIGINT; ansible-playbook is stopped with its workers.
-    _supervise.stop_supervised_children(signal.SIGINT)
+    _supervise.stop_supervised_children(signal.SIGTERM)
     click.echo("Interrupted.", err=True)
     if err is not None and err.still_running:
         click.echo(f"{err.message}: {err.still_running}", err=True)
@@ -73,9 +74,19 @@ def _terminate(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    # Interrupted between two engine commands, the Automation API closes a command's pipes
+    # while its reader threads still read them: a race of theirs, harmless once we stop.
+    closed = isinstance(args.exc_value, ValueError) and "closed file" in str(args.exc_value)
+    if closed and args.thread is not None and args.thread.name.endswith("(consumer)"):
+        return
+    threading.__excepthook__(args)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the CLI, turning Styx errors into one red line and exit code 1."""
     signal.signal(signal.SIGTERM, _terminate)
+    threading.excepthook = _thread_failed
     try:
         # Not standalone: click hands back exit codes instead of exiting, so Styx's own
         # errors, click's usage errors and ctx.exit(code) all leave through here.

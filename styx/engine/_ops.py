@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -69,6 +71,36 @@ def is_stale(lock: EngineLock) -> bool:
     return lock.host == socket.gethostname() and _pid_gone(lock.pid)
 
 
+@contextmanager
+def _signals_stop_the_engine() -> Iterator[list[int]]:
+    """While an engine command runs, Ctrl-C (or SIGTERM) asks the engine to cancel cleanly.
+
+    Raising KeyboardInterrupt in the middle of the Automation API would leave the engine
+    running and its reader threads reading closed pipes. Instead the signal goes to the
+    engine's supervisor, the engine cancels (steps in flight finish and are recorded, its
+    lock is released), the command returns, and then KeyboardInterrupt is raised.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield []
+        return
+    from styx import _supervise
+
+    caught: list[int] = []
+
+    def cancel(signum: int, _frame: object) -> None:
+        caught.append(signum)
+        _supervise.stop_supervised_children(signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
 @dataclass(frozen=True)
 class StackOps:
     """The operations Styx runs on one opened stack; secrets are never shown by the engine."""
@@ -109,7 +141,13 @@ class StackOps:
     @contextmanager
     def _classified(self) -> Iterator[None]:
         try:
-            yield
+            with _signals_stop_the_engine() as caught:
+                try:
+                    yield
+                except auto.errors.CommandError:
+                    if caught:
+                        return  # cancelled on request: KeyboardInterrupt follows
+                    raise
         except auto.errors.CommandError as err:
             damaged = self.damaged_locks()
             if damaged:

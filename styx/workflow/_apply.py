@@ -45,7 +45,7 @@ def _engine_interruptible(stack: str) -> Iterator[None]:
         from styx import _supervise
 
         # Inside the stack's lock: the engine finishes cleanly before another command runs.
-        _supervise.stop_supervised_children(signal.SIGINT, wait=120)
+        _supervise.stop_supervised_children(signal.SIGTERM, wait=120)
         raise Interrupted(
             f"interrupted during the engine update of {stack}",
             still_running="the engine finished the steps in flight and recorded them; nothing "
