@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from styx.clouds.local import find_leftovers, host_clusters, listen_address
 from styx.engine import StackOps, StackRef, list_stacks, open_stack
 from styx.errors import StackNotFoundError
+from styx.home import styx_home
 
 __all__ = ["ClusterStatus", "NodeStatus", "cluster_status"]
 
@@ -31,9 +33,12 @@ class ClusterStatus:
     autostop: dict[str, Any] | None
     last_update: datetime | None
     update_in_progress: bool
+    recorded: bool = True  # False: found on this host, but no stack records it
 
     @property
     def state(self) -> str:
+        if not self.recorded:
+            return "orphaned"  # `styx down -s NAME` removes it
         if not self.nodes:
             return "down"
         up = sum(1 for n in self.nodes if n.reachable)
@@ -72,6 +77,8 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
             )
             for n in outputs.get("nodes") or []
         )
+        if not nodes:
+            nodes = _host_nodes(listing.name)
         autostop = outputs.get("autostop")
         out.append(
             ClusterStatus(
@@ -81,6 +88,23 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
                 autostop=autostop if isinstance(autostop, dict) else None,
                 last_update=listing.last_update,
                 update_in_progress=listing.update_in_progress,
+                recorded=bool(outputs.get("nodes")) or not nodes,
             )
         )
+    # Nodes of a cluster whose stack is gone (its checkpoint deleted) still run here.
+    known = {c.cluster for c in out}
+    for name in host_clusters(styx_home()):
+        if name not in known and (nodes := _host_nodes(name)):
+            out.append(ClusterStatus(name, "local", nodes, None, None, False, recorded=False))
     return out
+
+
+def _host_nodes(cluster: str) -> tuple[NodeStatus, ...]:
+    """The nodes of a local cluster as the host holds them (for clusters no stack records)."""
+    found = []
+    for rank, name in enumerate(find_leftovers(styx_home(), cluster).nodes):
+        where = listen_address(styx_home(), cluster, name)
+        if where is not None:
+            found.append(NodeStatus(name, rank, where[0], where[1], "unrecorded",
+                                    _answers(*where)))  # fmt: skip
+    return tuple(found)

@@ -41,3 +41,18 @@ def test_down_kills_a_daemonised_job_and_spares_a_bystander(
         bystander.kill()
         bystander.wait()
     assert styx.leftovers() == []
+
+
+def test_a_cluster_whose_checkpoint_was_deleted_is_shown_and_torn_down(
+    make_styx: Callable[[str, str], Styx],
+) -> None:
+    styx = make_styx("lost", "name: lost\nnum_nodes: 1\nrun: echo hi\n")
+    check(styx("apply", str(styx.task), "-y"))
+    for checkpoint in (styx.home / "state" / ".pulumi" / "stacks").rglob("lost.json*"):
+        checkpoint.unlink()
+    status = check(styx("status"))
+    assert "lost" in status and "orphaned" in status, status
+    assert "running" in status  # its node still answers
+    out = check(styx("down", "-s", "lost", "-y"))
+    assert "is down" in out
+    assert styx.leftovers() == []

@@ -17,7 +17,13 @@ import pulumi
 
 from styx.clouds.local._host import HostCatalog, check_file_mounts, check_fits, host_catalog
 from styx.clouds.local._network import MAX_NODES, node_address, prefix_for
-from styx.clouds.local._sweep import HostLeftovers, find_leftovers, sweep_cluster
+from styx.clouds.local._sweep import (
+    HostLeftovers,
+    find_leftovers,
+    host_clusters,
+    listen_address,
+    sweep_cluster,
+)
 from styx.clouds.local.provider import (
     LocalKeyPair,
     LocalKeyPairArgs,
@@ -40,6 +46,8 @@ __all__ = [
     "declare_cluster",
     "find_leftovers",
     "host_catalog",
+    "host_clusters",
+    "listen_address",
     "node_address",
     "node_name",
     "sweep_cluster",

@@ -15,7 +15,7 @@ from pathlib import Path
 from styx.clouds.local import _network, _procs, _sshd
 from styx.errors import NodeError
 
-__all__ = ["HostLeftovers", "find_leftovers", "sweep_cluster"]
+__all__ = ["HostLeftovers", "find_leftovers", "host_clusters", "listen_address", "sweep_cluster"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,26 @@ def _node_roots(cluster_dir: Path) -> list[Path]:
     for cgroup in _procs.cluster_cgroups(cluster_dir):
         roots.add(cluster_dir / cgroup.name.split("-", 1)[1])
     return sorted(roots)
+
+
+def host_clusters(home: Path) -> list[str]:
+    """The local clusters this host holds folders of, recorded in a stack or not."""
+    local = home.expanduser().resolve() / "local"
+    return sorted(p.name for p in local.iterdir() if p.is_dir()) if local.is_dir() else []
+
+
+def listen_address(home: Path, cluster: str, node: str) -> tuple[str, int] | None:
+    """Where a node's sshd listens, from the config Styx wrote for it."""
+    config = _cluster_dir(home, cluster) / node / "etc" / "sshd_config"
+    try:
+        text = config.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("ListenAddress "):
+            host, _, port = line.split()[1].rpartition(":")
+            return host, int(port)
+    return None
 
 
 def find_leftovers(home: Path, cluster: str) -> HostLeftovers:
