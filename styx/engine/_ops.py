@@ -62,6 +62,27 @@ def _pid_gone(pid: int) -> bool:
     return False
 
 
+def without_pending_creates(deployment: Mapping[str, Any]) -> dict[str, Any]:
+    """The deployment without the pending CREATEs of Styx's own (dynamic) providers.
+
+    The engine keeps a cut-short create until a person decides whether it happened. Styx's
+    local providers create idempotently (a node that runs is adopted), so creating again is
+    the answer there; a cloud provider's pending create is left for a person to decide.
+    """
+    pending = deployment.get("pending_operations") or []
+
+    def ours(op: Mapping[str, Any]) -> bool:
+        resource = op.get("resource") or {}
+        return op.get("type") == "creating" and str(resource.get("type", "")).startswith(
+            "pulumi-python:dynamic"
+        )
+
+    kept = [op for op in pending if not ours(op)]
+    return {**deployment, "pending_operations": kept} if len(kept) != len(pending) else dict(
+        deployment
+    )
+
+
 def _here(lock: EngineLock) -> bool:
     return lock.host == socket.gethostname()
 
@@ -281,10 +302,17 @@ class StackOps:
         killed engine left pending; True when there are some (refresh them first)."""
         self.clear_stale_locks(report)
         pending = self.pending_operations()
-        if pending:
-            report(f"the engine's last operation on {self.stack.name} was cut short while: "
-                   f"{', '.join(pending)}; refreshing first so this one resolves them")
-        return bool(pending)
+        if not pending:
+            return False
+        report(f"the engine's last operation on {self.stack.name} was cut short while: "
+               f"{', '.join(pending)}; resolving them: a cut-short create of a local node is "
+               "made again (it adopts what runs), the rest is refreshed")  # fmt: skip
+        with self._classified():
+            state = self.stack.export_stack()
+            edited = without_pending_creates(state.deployment or {})
+            if edited != state.deployment:
+                self.stack.import_stack(auto.Deployment(version=state.version, deployment=edited))
+        return True
 
     def up(
         self,

@@ -66,3 +66,15 @@ def test_locked_stack_points_at_styx_unlock() -> None:
         "  file:///x/a.json: created by root@box (pid 4242) at 2026-11-21T05:30:00Z\n"
     )
     assert "`styx unlock hello`" in str(err) and "pulumi cancel" not in str(err)
+
+
+def test_only_our_own_pending_creates_are_dropped() -> None:
+    from styx.engine._ops import without_pending_creates
+
+    node = {"type": "creating", "resource": {"type": "pulumi-python:dynamic:Resource", "urn": "a"}}
+    instance = {"type": "creating", "resource": {"type": "aws:ec2/instance:Instance", "urn": "b"}}
+    update = {"type": "updating", "resource": {"type": "pulumi-python:dynamic:Resource"}}
+    pending = [node, instance, update]
+    edited = without_pending_creates({"resources": [], "pending_operations": pending})
+    assert edited["pending_operations"] == [instance, update]
+    assert without_pending_creates({"resources": []}) == {"resources": []}
