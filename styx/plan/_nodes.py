@@ -103,7 +103,8 @@ def node_changes(
         ]:
             what = change.summary.split(": setup re-runs")[0]
             kept.append(NodeChange(
-                change.field, f"{what}: setup re-runs on {_list(stale)}", tuple(stale),
+                change.field, f"{what}: setup re-runs on {_plural(len(stale), 'node')}",
+                tuple(stale),
                 reruns_setup=True,
             ))  # fmt: skip
     for why, nodes in unfinished.items():

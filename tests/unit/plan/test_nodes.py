@@ -91,7 +91,9 @@ def test_changed_inputs_re_run_only_where_the_last_good_inputs_differ() -> None:
         digest="d2", setup_states=states,
     )
     assert setup == ("worker1",)
-    assert [c.summary for c in changes] == ["setup changed: setup re-runs on worker1"]
+    assert [(c.summary, c.nodes) for c in changes] == [
+        ("setup changed: setup re-runs on 1 node", ("worker1",))
+    ]
 
 
 def test_no_record_means_setup_runs_everywhere_and_says_why() -> None:
