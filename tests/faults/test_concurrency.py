@@ -20,13 +20,19 @@ envs:
   V: "1"
 setup: |
   touch ~/setup-began
-  sleep 5
+  while [ ! -f ~/release-setup ]; do sleep 0.2; done
   echo "$V" > ~/setup-done
 run: |
   cat ~/setup-done || echo "HALF-SET-UP NODE"
   touch ~/job-began
-  sleep 4
+  while [ ! -f ~/release-job ]; do sleep 0.2; done
 """
+
+
+def _release(styx: Styx, what: str) -> None:
+    """Let setup or the job finish on every node: the test decides when, not the clock."""
+    for node in ("head", "worker1"):
+        (styx.node_home(node) / f"release-{what}").touch()
 
 
 def _locked_by(styx: Styx, operation: str) -> Callable[[], bool]:
@@ -60,6 +66,7 @@ def test_one_proceeds_the_other_names_the_holder(make_styx: Callable[[str, str],
     _refused(exec_during, "apply")
     assert "HALF-SET-UP" not in exec_during.stdout
     _refused(styx("down", task, "-y"), "apply")
+    _release(styx, "setup")
     out, err = first.communicate(timeout=600)
     assert first.returncode == 0, out + err
 
@@ -67,6 +74,7 @@ def test_one_proceeds_the_other_names_the_holder(make_styx: Callable[[str, str],
     job = styx.start("exec", task)
     wait_for(lambda: (styx.node_home("head") / "job-began").exists(), what="the job to start")
     _refused(styx("down", task, "-y"), "exec")
+    _release(styx, "job")
     out, err = job.communicate(timeout=600)
     assert job.returncode == 0, out + err
     assert "HALF-SET-UP" not in out
