@@ -124,7 +124,9 @@ class Styx:
 
     def cgroup_members(self) -> list[int]:
         """Members of this cluster's node cgroups (where the host has them)."""
-        base = Path("/sys/fs/cgroup/unified/styx")
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+        roots = [line.split()[1] for line in mounts if line.split()[2:3] == ["cgroup2"]]
+        base = Path(roots[0]) / "styx" if roots else Path("/nonexistent")
         key = hashlib.sha256(str(self.cluster_dir.resolve()).encode()).hexdigest()[:16]
         members: list[int] = []
         for procs in base.glob(f"c{key}-*/cgroup.procs") if base.is_dir() else []:
