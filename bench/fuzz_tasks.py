@@ -357,6 +357,9 @@ def _load(case: Case, path: Path) -> tuple[str, str | None, str]:
     with warnings.catch_warnings(record=True) as printed:
         warnings.simplefilter("always")
         outcome = _load_quietly(case, path)
+    # Python never shows a ResourceWarning outside development mode; and the one seen here came
+    # from a stale event loop of earlier work in the process, finalised during a load.
+    printed = [w for w in printed if not issubclass(w.category, ResourceWarning)]
     if printed:  # a warning prints lines on stderr where the CLI promises one
         return "warning", None, f"{printed[0].category.__name__}: {printed[0].message}"
     return outcome

@@ -12,10 +12,12 @@
     ├── NodeError                  a node could not be reached, set up or run on
     ├── PlanError                  a saved plan is stale, tampered with, or unreadable
     ├── StorageError               a file or folder Styx needs cannot be read or written
-    └── PassphraseError            the passphrase of existing stacks is missing
+    ├── PassphraseError            the passphrase of existing stacks is missing
+    └── Interrupted                Ctrl-C (SIGINT) or SIGTERM stopped a command part-way
 
-The CLI turns any of these into one red line and exit code 1 (STYX_DEBUG=1 shows the
-traceback); a library caller catches them by class and reads the fields.
+The CLI turns any of these into one red line and exit code 1 (Interrupted: "Interrupted.",
+what goes on running where, and exit code 130); STYX_DEBUG=1 shows the traceback.
+A library caller catches them by class and reads the fields.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "CloudFieldError",
     "EngineError",
     "EngineNotFoundError",
+    "Interrupted",
     "NodeError",
     "PassphraseError",
     "PlanError",
@@ -178,3 +181,12 @@ class PassphraseError(StyxError):
     def __init__(self, message: str, *, path: str) -> None:
         super().__init__(message)
         self.path = path
+
+
+class Interrupted(StyxError):
+    """The user interrupted a command; `still_running` says what goes on, where, and how to
+    see or stop it ('' when nothing does)."""
+
+    def __init__(self, message: str, *, still_running: str = "") -> None:
+        super().__init__(message)
+        self.still_running = still_running

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import subprocess
 import sys
+import threading
 import traceback
+from types import FrameType
 from typing import NoReturn
 
 import click
@@ -28,8 +31,9 @@ from styx.cli.engine import engine_group
 from styx.cli.gc import gc_command
 from styx.cli.show import show_command
 from styx.cli.status import status_command
+from styx.cli.unlock import unlock_command
 from styx.cli.validate import validate_command
-from styx.errors import StyxError
+from styx.errors import Interrupted, StyxError
 from styx.home import restrict_umask
 
 __all__ = ["cli", "main"]
@@ -42,6 +46,7 @@ for command in (
     launch_command,
     status_command,
     down_command,
+    unlock_command,
 ):
     cli.add_command(command)
 cli.add_command(check_command)
@@ -66,22 +71,62 @@ def _fail(err: StyxError) -> NoReturn:
     sys.exit(1)
 
 
+def _interrupted(err: Interrupted | None) -> NoReturn:
+    """Ctrl-C: stop what we started, say what goes on running where, exit 130."""
+    from styx import _supervise
+
+    # The engine cancels cleanly on SIGINT; ansible-playbook is stopped with its workers.
+    _supervise.stop_supervised_children(signal.SIGTERM)
+    click.echo("Interrupted.", err=True)
+    if err is not None and err.still_running:
+        click.echo(f"{err.message}: {err.still_running}", err=True)
+    elif err is not None:
+        click.echo(f"{err.message}; nothing Styx started goes on running.", err=True)
+    else:
+        click.echo("Nothing Styx started goes on running; `styx plan` shows where things "
+                   "stand.", err=True)  # fmt: skip
+    sys.exit(130)
+
+
+def _terminate(_signum: int, _frame: FrameType | None) -> None:
+    # SIGTERM ends Styx the way Ctrl-C does: locks released, outcomes recorded.
+    raise KeyboardInterrupt
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    # Interrupted between two engine commands, the Automation API closes a command's pipes
+    # while its reader threads still read them: a race of theirs, harmless once we stop.
+    closed = isinstance(args.exc_value, ValueError) and "closed file" in str(args.exc_value)
+    if closed and args.thread is not None and args.thread.name.endswith("(consumer)"):
+        return
+    threading.__excepthook__(args)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the CLI, turning Styx errors into one red line and exit code 1."""
     # Everything written under STYX_HOME, by us or by the engine, ansible and local nodes we
     # start, may hold a secret or a job's output: private to the user (0600/0700).
     restrict_umask()
+    signal.signal(signal.SIGTERM, _terminate)
+    threading.excepthook = _thread_failed
     try:
         # Not standalone: click hands back exit codes instead of exiting, so Styx's own
         # errors, click's usage errors and ctx.exit(code) all leave through here.
         code = cli.main(args=argv, prog_name="styx", standalone_mode=False)
+    except Interrupted as err:
+        if _debug():
+            traceback.print_exc()
+        _interrupted(err)
     except StyxError as err:
         if _debug():
             traceback.print_exc()
         line = f"error: {err}"
         click.echo(click.style(line, fg="red") if use_color(sys.stderr) else line, err=True)
         sys.exit(1)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as err:
+        # click turns Ctrl-C into Abort; only a closed prompt (EOF) is a plain abort.
+        if isinstance(err.__cause__ or err.__context__, KeyboardInterrupt):
+            _interrupted(None)
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as err:
@@ -90,8 +135,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         err.show()
         sys.exit(1)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        _interrupted(None)
     except OSError as err:
         # The last resort for a write no module turned into a StorageError: a full disk
         # or a read-only folder is still one line, naming the path.

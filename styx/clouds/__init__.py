@@ -13,13 +13,15 @@ import importlib
 from collections.abc import Mapping
 from typing import Final
 
-from styx.clouds._base import Cloud, FieldRule, Program, Support, candidates_on
+from styx.clouds._base import Cloud, FieldRule, HostHoldings, Program, Support, candidates_on
 from styx.errors import CloudError
 
 __all__ = [
     "CLOUD_NAMES",
+    "HOST_CLOUDS",
     "Cloud",
     "FieldRule",
+    "HostHoldings",
     "Program",
     "Support",
     "candidates_on",
@@ -32,6 +34,9 @@ _REGISTRY: Final[Mapping[str, str]] = {
     "aws": "styx.clouds.aws",
 }
 CLOUD_NAMES: Final = tuple(_REGISTRY)
+# The clouds whose nodes run on this machine: `down` and `status` also ask them what the
+# machine holds that no stack records (the others hold nothing here, and stay unimported).
+HOST_CLOUDS: Final = ("local",)
 
 
 def cloud_named(name: str) -> Cloud:

@@ -31,7 +31,15 @@ from styx.graph import ResourceGraph
 if TYPE_CHECKING:
     from styx.spec import Resources, Spec, StackFile
 
-__all__ = ["Cloud", "FieldRule", "Program", "Support", "candidates_on", "images_of"]
+__all__ = [
+    "Cloud",
+    "FieldRule",
+    "HostHoldings",
+    "Program",
+    "Support",
+    "candidates_on",
+    "images_of",
+]
 
 Program = Callable[[], None]
 
@@ -99,3 +107,37 @@ class Cloud(abc.ABC):
     def check_file_mounts(self, destinations: Iterable[str]) -> None:
         """CloudError for a mount destination the nodes cannot take; any path by default."""
         del destinations
+
+    # What a cloud whose nodes run on this very machine (local) finds here, stack or not: a
+    # killed apply or a lost checkpoint leaves nodes no stack records. Other clouds hold
+    # nothing on this machine, so by default there is nothing to find or sweep.
+
+    def host_leftovers(self, cluster: str) -> HostHoldings:
+        """What this machine holds of `cluster` now (nothing after a clean teardown)."""
+        del cluster
+        return HostHoldings()
+
+    def sweep_host(self, cluster: str) -> None:
+        """Stop and remove what this machine holds of `cluster`; NodeError naming survivors."""
+        del cluster
+
+    def host_clusters(self) -> tuple[str, ...]:
+        """The clusters this machine holds anything of."""
+        return ()
+
+    def host_node_address(self, cluster: str, node: str) -> tuple[str, int] | None:
+        """Where a node this machine holds listens, when no stack records it."""
+        del cluster, node
+        return None
+
+
+@dataclass(frozen=True)
+class HostHoldings:
+    """What of a cluster this machine holds: node names, and a description of the rest."""
+
+    nodes: tuple[str, ...] = ()
+    description: str = ""  # empty when the machine holds nothing of it
+
+    @property
+    def empty(self) -> bool:
+        return not self.description

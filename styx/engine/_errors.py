@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pulumi.automation import errors as auto_errors
 
 from styx.errors import EngineError, StackLockedError, StackNotFoundError
 
-__all__ = ["classify"]
+__all__ = ["EngineLock", "classify", "engine_locks"]
 
 _LOCK_HOLDER = re.compile(r"created by (?P<who>.+?) at (?P<when>\S+)")
+_LOCK_LINE = re.compile(
+    r"^\s*(?P<key>\S+\.json): created by (?P<user>[^@\s]*)@(?P<host>\S+) "
+    r"\(pid (?P<pid>\d+)\) at (?P<when>\S+)", re.M
+)
+_BAD_JSON = ("unexpected end of JSON input", "invalid character", "cannot unmarshal")
+
+
+@dataclass(frozen=True)
+class EngineLock:
+    """One of the engine's lock files on a stack, as its error names it."""
+
+    key: str  # the lock's path inside the backend
+    user: str
+    host: str
+    pid: int
+    since: str
+
+    def describe(self) -> str:
+        return f"{self.user}@{self.host} (pid {self.pid}) since {self.since}"
+
+
+def engine_locks(text: str) -> list[EngineLock]:
+    """The engine's locks named in a "currently locked" error."""
+    return [
+        EngineLock(m["key"], m["user"], m["host"], int(m["pid"]), m["when"])
+        for m in _LOCK_LINE.finditer(text)
+    ]
 _MISSING_PLUGIN = re.compile(r"no resource plugin '(?:pulumi-resource-)?(?P<name>[\w-]+)'")
 _PLUGIN_VERSION = re.compile(r"version v?(?P<version>\d+\.\d+\.\d+)")
 _ERROR_LINE = re.compile(r"(?:^|\s)error:\s*(?P<msg>.+)$", re.M)
@@ -34,9 +62,17 @@ def classify(err: auto_errors.CommandError, stack: str) -> EngineError:
     if isinstance(err, auto_errors.ConcurrentUpdateError) or "currently locked" in text:
         holder = _LOCK_HOLDER.search(text)
         by = f" by {holder.group('who')} since {holder.group('when')}" if holder else ""
+        name = stack.rsplit("/", 1)[-1]
         return StackLockedError(
             f"stack {stack} is locked{by}: another update is running; wait for it, or if it "
-            "died, clear the lock with `pulumi cancel`",
+            f"died, clear the lock with `styx unlock {name}`",
+            stack=stack,
+        )
+    if any(bad in text for bad in _BAD_JSON) and "lock" in text.lower():
+        name = stack.rsplit("/", 1)[-1]
+        return StackLockedError(
+            f"stack {stack}: the engine's lock file is empty or corrupt ({_first_error_line(text)}"
+            f"); `styx unlock {name}` removes it",
             stack=stack,
         )
     if isinstance(err, auto_errors.StackNotFoundError) or "no stack named" in text:

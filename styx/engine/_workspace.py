@@ -140,6 +140,32 @@ def _engine_env(engine: Engine, passphrase_file: Path) -> dict[str, str]:
     }
 
 
+def _supervised_root(engine: Engine) -> Path:
+    """A folder whose bin/pulumi runs the engine under Styx's supervisor (styx/_supervise.py),
+    so an engine whose Styx was killed cancels cleanly instead of dying mid-update."""
+    import hashlib
+    import shlex
+
+    from styx import _supervise
+
+    script = Path(_supervise.__file__).resolve()
+    key = hashlib.sha256(f"{engine.path}\0{sys.executable}\0{script}".encode()).hexdigest()
+    root = styx_home() / "engine" / "supervised" / key[:16]
+    wrapper = root / "bin" / "pulumi"
+    text = (
+        "#!/bin/sh\n# Written by Styx: the engine, stopped cleanly when Styx ends.\n"
+        f"exec {shlex.quote(sys.executable)} -I -S {shlex.quote(str(script))} --interrupt "
+        f"--grace 120 -- {shlex.quote(str(engine.path))} \"$@\"\n"
+    )
+    if not wrapper.is_file() or wrapper.read_text(encoding="utf-8") != text:
+        wrapper.parent.mkdir(parents=True, exist_ok=True)
+        tmp = wrapper.with_name(f".pulumi.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.chmod(0o755)
+        os.replace(tmp, wrapper)
+    return root
+
+
 def _reads_only() -> None:
     """The program of a stack opened to read or destroy it: those never run a program."""
 
@@ -168,7 +194,7 @@ def open_stack(
         pulumi_home=env["PULUMI_HOME"],
         env_vars=env,
         secrets_provider="passphrase",
-        pulumi_command=auto.PulumiCommand(root=str(engine.bin_dir.parent)),
+        pulumi_command=auto.PulumiCommand(root=str(_supervised_root(engine))),
         project_settings=auto.ProjectSettings(
             name=ref.project,
             runtime="python",
@@ -234,7 +260,7 @@ def _list(project: str, url: str, env: dict[str, str] | None) -> list[StackListi
             work_dir=str(work_dir),
             pulumi_home=env["PULUMI_HOME"],
             env_vars=env,
-            pulumi_command=auto.PulumiCommand(root=str(engine.bin_dir.parent)),
+            pulumi_command=auto.PulumiCommand(root=str(_supervised_root(engine))),
             project_settings=auto.ProjectSettings(
                 name=project, runtime="python", backend=auto.ProjectBackend(url=url)
             ),

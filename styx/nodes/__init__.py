@@ -26,13 +26,14 @@ from styx.nodes._model import (
     RevealsSecret,
     SetupStatus,
 )
-from styx.nodes._setup import recorded_setup_digests, run_setup
+from styx.nodes._setup import NodeRecord, read_node_records, recorded_setup_digests, run_setup
 
 __all__ = [
     "ClusterAccess",
     "JobResult",
     "NodeAccess",
     "NodeJobResult",
+    "NodeRecord",
     "NodeSetupResult",
     "NodeWork",
     "PlaybookResult",
@@ -40,6 +41,7 @@ __all__ = [
     "RevealsSecret",
     "SetupStatus",
     "job_environment",
+    "read_node_records",
     "recorded_setup_digests",
     "render_known_hosts",
     "run_job",

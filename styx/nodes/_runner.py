@@ -2,7 +2,9 @@
 
 The run's folder holds the inventory, known_hosts, vars, ansible.cfg, Ansible's own home and
 temp dirs and the SSH control sockets, so nothing lands in the user's home, and the SSH
-masters Ansible leaves behind are closed before we return.
+masters Ansible leaves behind are closed before we return. ansible-playbook runs under
+Styx's supervisor (styx/_supervise.py): it ends with Styx, even killed, and takes its workers
+and ssh masters with it (they are found by the tag the supervisor gives their environment).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from ansible_runner import Runner, RunnerConfig
 from ansible_runner.exceptions import AnsibleRunnerException
 
+from styx import _supervise
 from styx._resources import data_path
 from styx.errors import NodeError
 from styx.home import private_dir
@@ -279,13 +282,21 @@ def run_playbook(
             try:
                 rc.prepare()
                 rc.env = _environment(rc.env, ours, hidden_values)
+                rc.command = [
+                    sys.executable, "-I", "-S", str(Path(_supervise.__file__).resolve()),
+                    "--grace", "5", "--", *rc.command,
+                ]  # fmt: skip
                 status, code = Runner(config=rc, event_handler=handle).run()
             except (AnsibleRunnerException, OSError) as exc:
                 raise NodeError(f"ansible-runner could not run {run.playbook}: {exc}") from exc
+            except BaseException:
+                # Interrupted: ansible-runner leaves ansible-playbook running; its supervisor
+                # stops it and everything it started.
+                _supervise.stop_supervised_children(signal.SIGTERM)
+                raise
     finally:
         if control_dir is not None:
             close_masters(control_dir)
-            _kill_leftover_masters(control_dir)
             shutil.rmtree(control_dir, ignore_errors=True)
     code = int(code if code is not None else 1)
     return RunnerOutcome(str(status), code, run_dir, _output_tail(run_dir) if code else ())
@@ -297,16 +308,3 @@ def _output_tail(run_dir: Path, lines: int = 5) -> tuple[str, ...]:
     except OSError:
         return ()
     return tuple(line for line in text.splitlines() if line.strip())[-lines:]
-
-
-def _kill_leftover_masters(control_dir: Path) -> None:
-    """Belt and braces after `ssh -O exit`: no ssh naming our control folder may survive."""
-    needle = str(control_dir).encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if needle in (entry / "cmdline").read_bytes():
-                os.kill(int(entry.name), signal.SIGTERM)
-        except (OSError, ProcessLookupError):
-            continue

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +14,7 @@ from styx.clouds import cloud_named
 from styx.home import write_private
 from styx.nodes._digest import make_bundle, setup_digest, sync_script
 from styx.nodes._env import check_names, setup_environment
-from styx.nodes._inventory import HostEntry
+from styx.nodes._inventory import HostEntry, render_known_hosts
 from styx.nodes._model import (
     ClusterAccess,
     NodeSetupResult,
@@ -29,9 +33,10 @@ from styx.nodes._runner import (
     run_playbook,
 )
 from styx.nodes._secrets import export_lines
+from styx.nodes._ssh import ssh_argv
 from styx.nodes._stream import NodeStreams, progress_of, result_message
 
-__all__ = ["recorded_setup_digests", "run_setup"]
+__all__ = ["NodeRecord", "read_node_records", "recorded_setup_digests", "run_setup"]
 
 _DECIDE = "Decide whether setup must run"
 _RUN = "Run setup"
@@ -48,6 +53,70 @@ def recorded_setup_digests(state_dir: Path) -> dict[str, str]:
     if not folder.is_dir():
         return {}
     return {p.stem: p.read_text(encoding="ascii").strip() for p in sorted(folder.glob("*.digest"))}
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    """What a node itself says of its setup (~/.styx/setup.outcome and setup.digest).
+
+    status: ok | failed | running | interrupted | none (never attempted) | unreachable.
+    """
+
+    status: str
+    digest: str = ""  # the inputs of the last attempt
+    ok_digest: str = ""  # the inputs of the last setup that succeeded there
+    message: str = ""
+
+
+# The node's record, read and judged on the node: an attempt still marked "started" has
+# ended if its exit code is there, runs if its wrapper's pid lives, else was cut short.
+_READ_RECORD = r"""
+cd "$HOME/.styx" 2>/dev/null || { echo none; exit 0; }
+set -- $(cat setup.outcome 2>/dev/null); st=${1:-none}; dg=${2:-}; run=${3:-x}
+ok=$(cat setup.digest 2>/dev/null)
+if [ "$st" = started ]; then
+  if [ -f "setup/$run/exit_code" ]; then
+    [ "$(cat "setup/$run/exit_code")" = 0 ] && st=ok || st=failed
+  elif [ -s "setup/$run/pid" ] && kill -0 "$(cat "setup/$run/pid")" 2>/dev/null; then
+    st=running
+  else st=interrupted; fi
+fi
+echo "$st $dg $ok"
+"""
+
+
+def read_node_records(cluster: ClusterAccess) -> dict[str, NodeRecord]:
+    """Per node, its own setup record over SSH (all nodes at once)."""
+    with tempfile.TemporaryDirectory(dir=cluster.state_dir.parent) as tmp:
+        known_hosts = Path(tmp) / "known_hosts"
+        known_hosts.write_text(render_known_hosts(cluster), encoding="utf-8")
+
+        def read(node: Any) -> NodeRecord:
+            try:
+                done = subprocess.run(
+                    ssh_argv(cluster, node, known_hosts, _READ_RECORD),
+                    stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                    errors="replace", timeout=60, check=False,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                return NodeRecord("unreachable", message="no answer within 60s")
+            words = done.stdout.split()
+            if done.returncode != 0 or not words:
+                lines = done.stderr.strip().splitlines()
+                why = lines[-1] if lines else f"ssh exited with code {done.returncode}"
+                return NodeRecord("unreachable", message=why)
+            if words[0] == "none":
+                return NodeRecord("none")
+            digest = words[1] if len(words) > 1 else ""
+            ok = words[2] if len(words) > 2 else ""
+            if words[0] == "ok" and not ok:
+                ok = digest
+            return NodeRecord(words[0], digest, ok)
+
+        cluster.state_dir.parent.mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=min(16, len(cluster.nodes))) as pool:
+            records = list(pool.map(read, cluster.nodes))
+    return {node.name: record for node, record in zip(cluster.nodes, records, strict=True)}
 
 
 class _Tracker:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import shlex
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import IO, Protocol
 
+from styx import _supervise
 from styx.nodes._model import ClusterAccess, NodeAccess
 
 __all__ = ["LineSink", "NodeTail", "close_masters", "fetch_text", "ssh_argv", "ssh_options"]
@@ -115,8 +117,12 @@ class NodeTail:
         self._reader: threading.Thread | None = None
 
     def start(self) -> None:
+        # Under Styx's supervisor: a tail of a job that runs for hours must not outlive a
+        # killed styx (its ssh would only notice at the job's next line of output).
+        supervised = [sys.executable, "-I", "-S", str(Path(_supervise.__file__).resolve()),
+                      "--grace", "0", "--", *self._argv]  # fmt: skip
         self._process = subprocess.Popen(
-            self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            supervised, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         assert self._process.stdout is not None
         self._reader = threading.Thread(
@@ -147,8 +153,13 @@ class NodeTail:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 clean = self._process.wait(timeout=timeout) == 0
         if self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
+            # SIGTERM, which the supervisor passes on to ssh; SIGKILL would orphan ssh.
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
         if self._reader is not None:
             self._reader.join(timeout=5)
         return clean

@@ -22,7 +22,7 @@ from styx.plan._model import (
     PropertyChange,
     Step,
 )
-from styx.plan._nodes import node_changes
+from styx.plan._nodes import NodeSetupState, node_changes
 from styx.plan._text import display_type, render_text
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "DiffKind",
     "Format",
     "NodeChange",
+    "NodeSetupState",
     "Plan",
     "PropertyChange",
     "Step",

@@ -1,15 +1,34 @@
-"""Node-level changes: diff the node fields of the new spec against the last applied ones."""
+"""Node-level changes: the task against each node's recorded setup outcome (and the last fields).
+
+Which nodes set up again is decided by the outcome record (the inputs of the last setup that
+succeeded on each node, and whether the last attempt finished); the engine's recorded node
+fields, written before setup runs, only say in words what changed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from deepdiff import DeepDiff
 
 from styx.plan._model import NodeChange
 
-__all__ = ["node_changes"]
+__all__ = ["NodeSetupState", "node_changes"]
+
+
+@dataclass(frozen=True)
+class NodeSetupState:
+    """What the outcome record says of one node's setup.
+
+    `ok_digest`: the setup inputs of the last setup that succeeded there (None: never).
+    `unfinished`: why the last attempt did not complete, e.g. "last attempt failed at
+    version 3"; None when it succeeded.
+    """
+
+    ok_digest: str | None
+    unfinished: str | None = None
 
 # Order in which node changes are listed; the first four make setup run again.
 _SETUP_FIELDS = ("setup", "envs", "secrets", "file_mounts", "workdir")
@@ -41,6 +60,69 @@ def _describe(field: str, diff: DeepDiff) -> str:
 
 
 def node_changes(
+    previous: Mapping[str, Any] | None,
+    current: Mapping[str, Any],
+    nodes_before: Sequence[str],
+    nodes_after: Sequence[str],
+    *,
+    digest: str | None = None,
+    setup_states: Mapping[str, NodeSetupState] | None = None,
+) -> tuple[tuple[NodeChange, ...], tuple[str, ...]]:
+    """(changes, nodes whose setup runs): the new spec against what the stack recorded.
+
+    With `digest` (the new setup inputs), each node's setup state from the outcome record
+    decides: a node whose last attempt did not finish, or whose last good inputs differ,
+    sets up again; `setup_states` None means no outcome was ever recorded for the stack.
+    Without `digest`, only the applied node fields are compared.
+    """
+    if digest is None:
+        return _field_changes(previous, current, nodes_before, nodes_after)
+    changes, _ = _field_changes(previous, current, nodes_before, nodes_after)
+    after = list(nodes_after)
+    new_nodes = set(after) - set(nodes_before)
+    states = setup_states or {}
+    unfinished: dict[str, list[str]] = {}
+    never: list[str] = []
+    stale: list[str] = []
+    for node in after:
+        if node in new_nodes:
+            continue
+        state = states.get(node)
+        if state is None:
+            never.append(node)
+        elif state.unfinished is not None:
+            unfinished.setdefault(state.unfinished, []).append(node)
+        elif state.ok_digest != digest:
+            stale.append(node)
+    # Field diffs of setup inputs are true only where the nodes' last good inputs differ.
+    kept = [c for c in changes if not (c.reruns_setup and c.field != "nodes")]
+    if stale:
+        described = [c for c in changes if c.reruns_setup and c.field != "nodes"]
+        for change in described or [
+            NodeChange("setup", "setup inputs changed", reruns_setup=True)
+        ]:
+            what = change.summary.split(": setup re-runs")[0]
+            kept.append(NodeChange(
+                change.field, f"{what}: setup re-runs on {_plural(len(stale), 'node')}",
+                tuple(stale),
+                reruns_setup=True,
+            ))  # fmt: skip
+    for why, nodes in unfinished.items():
+        kept.append(NodeChange("setup", f"setup re-runs on {_list(nodes)} ({why})",
+                               tuple(nodes), reruns_setup=True))  # fmt: skip
+    if never:
+        why = "no setup outcome recorded" if setup_states is None else "setup never ran there"
+        kept.append(NodeChange("setup", f"setup runs on {_list(never)} ({why})",
+                               tuple(never), reruns_setup=True))  # fmt: skip
+    rerun = set(stale) | set(never) | {n for ns in unfinished.values() for n in ns} | new_nodes
+    return tuple(kept), tuple(n for n in after if n in rerun)
+
+
+def _list(nodes: Sequence[str]) -> str:
+    return ", ".join(nodes) if len(nodes) <= 4 else f"{len(nodes)} nodes"
+
+
+def _field_changes(
     previous: Mapping[str, Any] | None,
     current: Mapping[str, Any],
     nodes_before: Sequence[str],

@@ -25,6 +25,7 @@ from styx.workflow._target import (
     resolve_target,
     stack_dir,
 )
+from styx.workflow._unlock import UnlockResult, stack_locks, unlock_stack
 
 __all__ = [
     "PROJECT",
@@ -38,6 +39,7 @@ __all__ = [
     "SavedPlan",
     "Target",
     "TargetOptions",
+    "UnlockResult",
     "apply_planned",
     "apply_saved_plan",
     "apply_target",
@@ -53,5 +55,7 @@ __all__ = [
     "resolve_target",
     "silent",
     "stack_dir",
+    "stack_locks",
+    "unlock_stack",
     "write_saved_plan",
 ]

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
+from styx.errors import Interrupted, StyxError
 from styx.plan import Plan
-from styx.workflow._lock import stack_lock
+from styx.workflow._lock import lock_path, stack_lock
 from styx.workflow._nodes import cluster_access, node_work
+from styx.workflow._outcomes import (
+    NodeOutcome,
+    OutcomeRecord,
+    finished,
+    read_outcomes,
+    started,
+    write_outcomes,
+)
 from styx.workflow._plan import Planned, plan_target
 from styx.workflow._progress import EngineProgress, Reporter, SetupProgress, silent
 from styx.workflow._target import Target
@@ -26,32 +37,91 @@ class ApplyResult:
     setup_ran: tuple[str, ...] = ()
 
 
+@contextmanager
+def _engine_interruptible(stack: str) -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt:
+        from styx import _supervise
+
+        # Inside the stack's lock: the engine finishes cleanly before another command runs.
+        _supervise.stop_supervised_children(signal.SIGTERM, wait=120)
+        raise Interrupted(
+            f"interrupted during the engine update of {stack}",
+            still_running="the engine finished the steps in flight and recorded them; nothing "
+            "goes on running; `styx plan` shows what is left and `styx apply` completes it",
+        ) from None
+
+
 def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> ApplyResult:
-    """Carry out `planned`; the update is tagged with the spec hash and git commit."""
-    from styx.nodes import run_setup
+    """Carry out `planned`; the update is tagged with the spec hash and git commit.
+
+    Takes the stack's lock unless this process holds it already (apply_target does). Each
+    node's setup outcome is recorded in the state backend: "started" before setup begins,
+    then ok, failed or interrupted once it ends.
+    """
+    from styx.nodes import run_setup, setup_digest
 
     reporter = reporter or silent()
+    target = planned.target
     plan = planned.plan
     message = f"styx apply spec={plan.spec_hash[:16]}"
     if plan.git_commit:
         message += f" commit={plan.git_commit}"
-    reporter.info(f"applying {planned.target.ref.qualified} ...")
-    # Refresh again inside the update when the plan did, so the engine repairs the drift
-    # it showed (a stopped node is started again) instead of trusting the recorded state.
-    outputs = planned.ops.up(
-        message=message, refresh=planned.refreshed, on_event=EngineProgress(reporter.info)
-    )
-    access = cluster_access(outputs, planned.target.state_dir, planned.target.ref.stack)
-    work = node_work(planned.target.spec, planned.target.cluster)
-    setup = run_setup(access, work, on_event=SetupProgress(reporter))
-    setup.raise_for_failure()
-    return ApplyResult(
-        plan=plan,
-        applied=True,
-        stack_version=planned.ops.version(),
-        nodes=tuple(n.name for n in access.nodes),
-        setup_ran=tuple(n.node for n in setup.nodes if n.status == "ran"),
-    )
+    with stack_lock(lock_path(target.state_dir), target.ref.qualified, "apply",
+                    notify=reporter.info):  # fmt: skip
+        reporter.info(f"applying {target.ref.qualified} ...")
+        # Refresh again inside the update when the plan did, so the engine repairs the drift
+        # it showed (a stopped node is started again) instead of trusting the recorded state.
+        with _engine_interruptible(target.ref.qualified):
+            outputs = planned.ops.up(
+                message=message, refresh=planned.refreshed,
+                on_event=EngineProgress(reporter.info), report=reporter.info,
+            )  # fmt: skip
+            version = planned.ops.version()
+        access = cluster_access(outputs, target.state_dir, target.ref.stack)
+        work = node_work(target.spec, target.cluster)
+        names = {n.name for n in access.nodes}
+        record = read_outcomes(target.ref) or OutcomeRecord({})
+        # Nodes that are gone take their outcomes with them.
+        record = record.without(set(record.nodes) - names)
+        digest = setup_digest(work)
+        attempts = {
+            n.name: started(record.get(n.name), version, digest, "") for n in access.nodes
+        }
+        write_outcomes(target.ref, record.with_outcomes(attempts))
+        try:
+            setup = run_setup(access, work, on_event=SetupProgress(reporter))
+        except KeyboardInterrupt:
+            cut = {n: finished(a, "interrupted", "Ctrl-C") for n, a in attempts.items()}
+            write_outcomes(target.ref, record.with_outcomes(cut))
+            raise Interrupted(
+                f"interrupted during setup of {target.ref.qualified}",
+                still_running=f"setup may go on running on {', '.join(sorted(names))}; "
+                "`styx plan --refresh` shows where it finished, `styx apply` re-runs it "
+                f"where it did not, `styx down {target.cluster}` stops it",
+            ) from None
+        except StyxError as err:
+            failed = {n: finished(a, "failed", str(err)[:500]) for n, a in attempts.items()}
+            write_outcomes(target.ref, record.with_outcomes(failed))
+            raise
+        outcomes: dict[str, NodeOutcome] = {}
+        for node in setup.nodes:
+            attempt = replace(attempts[node.node], run_id=setup.run_id)
+            if node.status in ("ran", "unchanged"):
+                outcomes[node.node] = finished(attempt, "ok")
+            else:
+                why = f"{node.status}: {node.message or node.failed_task or ''}".strip(": ")
+                outcomes[node.node] = finished(attempt, "failed", why[:500])
+        write_outcomes(target.ref, record.with_outcomes(outcomes))
+        setup.raise_for_failure()
+        return ApplyResult(
+            plan=plan,
+            applied=True,
+            stack_version=version,
+            nodes=tuple(n.name for n in access.nodes),
+            setup_ran=tuple(n.node for n in setup.nodes if n.status == "ran"),
+        )
 
 
 def apply_target(
@@ -67,9 +137,15 @@ def apply_target(
     confirmed is the plan that runs.
     """
     reporter = reporter or silent()
-    with stack_lock(target.state_dir / "styx.lock", target.ref.qualified, "apply"):
+    with stack_lock(lock_path(target.state_dir), target.ref.qualified, "apply",
+                    notify=reporter.info):  # fmt: skip
         planned = plan_target(target, refresh=refresh, reporter=reporter)
         plan = planned.plan
+        if planned.outcomes_from_nodes and planned.outcomes is not None:
+            # The nodes' own records say more than the backend's (a setup that went on
+            # after its styx was killed finished since): record what they say happened.
+            reporter.info("recording the setup outcomes the nodes report")
+            write_outcomes(target.ref, planned.outcomes)
         if not (plan.has_changes or plan.drift) or not confirm(plan):
             return ApplyResult(plan, False, plan.stack_version)
         return apply_planned(planned, reporter=reporter)

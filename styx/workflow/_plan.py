@@ -1,4 +1,4 @@
-"""Make a plan: compile the target, preview it on its stack, diff the node-level fields."""
+"""Make a plan: compile the target, preview it on its stack, diff the nodes against outcomes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from typing import Any
 
 from styx.compile import ResourceGraph
 from styx.engine import StackOps, open_stack
-from styx.plan import Plan, node_changes, steps_from_events
+from styx.nodes import read_node_records, setup_digest
+from styx.plan import NodeSetupState, Plan, node_changes, steps_from_events
 from styx.workflow._build import compile_target, program_for
+from styx.workflow._lock import lock_holder, lock_path
+from styx.workflow._nodes import cluster_access, node_work
+from styx.workflow._outcomes import NodeOutcome, OutcomeRecord, read_outcomes
 from styx.workflow._progress import Reporter, silent
 from styx.workflow._target import Target, git_commit
 
@@ -27,11 +31,70 @@ class Planned:
     ops: StackOps
     previous: Mapping[str, Any]  # the stack's outputs when the plan was made
     refreshed: bool  # whether the plan read the real state first
+    # The node outcomes the plan used, and whether the nodes' own records corrected them.
+    outcomes: OutcomeRecord | None = None
+    outcomes_from_nodes: bool = False
 
 
 def _applied_nodes(outputs: Mapping[str, Any]) -> list[str]:
     nodes = outputs.get("nodes")
     return [str(n.get("name")) for n in nodes] if isinstance(nodes, list) else []
+
+
+def _setup_state(outcome: NodeOutcome, apply_running: bool) -> NodeSetupState:
+    if outcome.complete:
+        return NodeSetupState(outcome.ok_digest)
+    if outcome.status == "started" and apply_running:
+        why = f"setup is running now, started at version {outcome.version}"
+    else:
+        why = outcome.describe()
+    return NodeSetupState(outcome.ok_digest, why)
+
+
+_FROM_NODE = {"ok": "ok", "failed": "failed", "interrupted": "interrupted", "running": "started"}
+
+
+def _with_node_records(
+    outputs: Mapping[str, Any], target: Target, record: OutcomeRecord | None, reporter: Reporter
+) -> OutcomeRecord | None:
+    """The outcome record corrected by what each node says of itself (plan --refresh).
+
+    A node's own record wins: setup that went on running after Styx was killed may have
+    finished since. An unreachable node keeps the backend's record, and the plan says so.
+    """
+    access = cluster_access(outputs, target.state_dir, target.ref.stack)
+    reporter.info(f"reading the setup record of {len(access.nodes)} node(s) ...")
+    nodes = dict(record.nodes) if record is not None else {}
+    for name, own in read_node_records(access).items():
+        known = nodes.get(name)
+        version = known.version if known is not None else 0
+        if own.status == "unreachable":
+            reporter.info(f"node {name} is unreachable ({own.message}): its recorded "
+                          "setup outcome stands")  # fmt: skip
+            continue
+        if own.status == "none":
+            nodes.pop(name, None)
+            continue
+        status = _FROM_NODE.get(own.status, "interrupted")
+        if known is not None and (known.status, known.ok_digest) == (status, own.ok_digest or None):
+            continue  # the node agrees with the record
+        nodes[name] = NodeOutcome(
+            status=status,  # type: ignore[arg-type]
+            version=version,
+            digest=own.digest,
+            ok_digest=own.ok_digest or None,
+            message="as the node itself records it",
+        )
+    return OutcomeRecord(nodes) if nodes or record is not None else None
+
+
+def setup_states(
+    record: OutcomeRecord | None, apply_running: bool
+) -> dict[str, NodeSetupState] | None:
+    """Per node, what the outcome record says of its setup (None: nothing recorded)."""
+    if record is None:
+        return None
+    return {name: _setup_state(o, apply_running) for name, o in record.nodes.items()}
 
 
 def plan_target(
@@ -42,19 +105,35 @@ def plan_target(
     graph = compile_target(target)
     ops = StackOps(open_stack(target.ref, program_for(graph)))
     reporter.info(f"planning {target.ref.qualified}{' (with refresh)' if refresh else ''} ...")
+    holder = lock_holder(lock_path(target.state_dir))
     # The recorded outputs are one more engine call; read them while the preview runs.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         recorded = pool.submit(ops.outputs)
+        record = pool.submit(read_outcomes, target.ref)
+        digest = pool.submit(setup_digest, node_work(target.spec, target.cluster))
         outcome = ops.preview(refresh=refresh)
         previous = recorded.result()
     steps, drift = steps_from_events(outcome.events)
     applied_fields = previous.get("node_fields")
+    applied_nodes = _applied_nodes(previous)
+    stored = outcomes = record.result()
+    if refresh and applied_nodes:
+        outcomes = _with_node_records(previous, target, stored, reporter)
     changes, setup_nodes = node_changes(
         applied_fields if isinstance(applied_fields, Mapping) else None,
         graph.fields.to_dict(),
-        _applied_nodes(previous),
+        applied_nodes,
         graph.nodes,
+        digest=digest.result(),
+        setup_states=setup_states(outcomes, holder is not None),
     )
+    warnings = graph.warnings
+    for lock in ops.engine_locks():
+        warnings = (*warnings, f"the engine is updating the stack right now ({lock.describe()}): "
+                    "this plan may be out of date when it ends")  # fmt: skip
+    if holder is not None:
+        warnings = (*warnings, f"the stack is locked by {holder}: an operation is in "
+                    "progress, and this plan may be out of date when it ends")  # fmt: skip
     before = previous.get("hourly_cost")
     plan = Plan(
         project=target.ref.project,
@@ -65,10 +144,11 @@ def plan_target(
         drift=drift,
         cost_before=float(before) if isinstance(before, int | float) else 0.0,
         cost_after=graph.hourly_cost,
-        warnings=graph.warnings,
+        warnings=warnings,
         stack_version=outcome.stack_version,
         spec_hash=graph.spec_hash,
         git_commit=git_commit(target.spec.source),
         setup_nodes=setup_nodes,
     )
-    return Planned(target, graph, plan, ops, previous, refresh)
+    corrected = outcomes is not None and (stored is None or outcomes.nodes != stored.nodes)
+    return Planned(target, graph, plan, ops, previous, refresh, outcomes, corrected)

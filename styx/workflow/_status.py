@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from styx.clouds import HOST_CLOUDS, cloud_named
 from styx.engine import (
     StackListing,
     StackOps,
@@ -42,11 +43,14 @@ class ClusterStatus:
     update_in_progress: bool
     # Why the stack cannot be read (a corrupt checkpoint, say); the others still show.
     problem: str | None = None
+    recorded: bool = True  # False: found on this host, but no stack records it
 
     @property
     def state(self) -> str:
         if self.problem is not None:
             return "broken"
+        if not self.recorded:
+            return "orphaned"  # `styx down -s NAME` removes it
         if not self.nodes:
             return "down"
         up = sum(1 for n in self.nodes if n.reachable)
@@ -93,6 +97,13 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
                                      problem=str(err).strip().splitlines()[0]))
             continue
         out.append(_cluster(listing, outputs))
+    # Nodes of a cluster whose stack is gone (its checkpoint deleted) still run here.
+    known = {c.cluster for c in out}
+    for cloud_name in HOST_CLOUDS:
+        for name in cloud_named(cloud_name).host_clusters():
+            if name not in known and (nodes := _host_nodes(name)):
+                out.append(ClusterStatus(name, cloud_name, nodes, None, None, False,
+                                         recorded=False))
     return out
 
 
@@ -109,6 +120,8 @@ def _cluster(listing: StackListing, outputs: dict[str, Any]) -> ClusterStatus:
         )
         for n in outputs.get("nodes") or []
     )
+    if not nodes:
+        nodes = _host_nodes(listing.name)
     autostop = outputs.get("autostop")
     return ClusterStatus(
         cluster=listing.name,
@@ -117,4 +130,17 @@ def _cluster(listing: StackListing, outputs: dict[str, Any]) -> ClusterStatus:
         autostop=autostop if isinstance(autostop, dict) else None,
         last_update=listing.last_update,
         update_in_progress=listing.update_in_progress,
+        recorded=bool(outputs.get("nodes")) or not nodes,
     )
+
+
+def _host_nodes(cluster: str) -> tuple[NodeStatus, ...]:
+    """The nodes of a local cluster as the host holds them (for clusters no stack records)."""
+    found = []
+    for cloud in (cloud_named(name) for name in HOST_CLOUDS):
+        for rank, name in enumerate(cloud.host_leftovers(cluster).nodes):
+            where = cloud.host_node_address(cluster, name)
+            if where is not None:
+                found.append(NodeStatus(name, rank, where[0], where[1], "unrecorded",
+                                        _answers(*where)))  # fmt: skip
+    return tuple(found)

@@ -156,7 +156,7 @@ def test_stop_and_delete_leave_no_process_port_or_folder(cluster: Cluster) -> No
     head = cluster.nodes[0]
     root = Path(head["root"])
     # Jobs that try hard to outlive their session: a new session; nohup with its cwd elsewhere
-    # (found by the inherited marker); a cleared environment (found by its cwd in the node).
+    # (found by the inherited marker); a cleared environment (found by the node's cgroup).
     started = cluster.ssh(
         head,
         "setsid sleep 600 </dev/null >/dev/null 2>&1 & "

@@ -12,6 +12,13 @@ from styx.clouds.local._graph import NODE_PORT, compile_local
 from styx.clouds.local._host import HostCatalog, check_file_mounts, check_fits, host_catalog
 from styx.clouds.local._network import MAX_NODES, node_address
 from styx.clouds.local._paths import LocalClusterPaths
+from styx.clouds.local._sweep import (
+    HostLeftovers,
+    find_leftovers,
+    host_clusters,
+    listen_address,
+    sweep_cluster,
+)
 from styx.graph import node_name
 
 __all__ = [
@@ -19,14 +26,19 @@ __all__ = [
     "MAX_NODES",
     "NODE_PORT",
     "HostCatalog",
+    "HostLeftovers",
     "Local",
     "LocalClusterPaths",
     "check_file_mounts",
     "check_fits",
     "compile_local",
+    "find_leftovers",
     "host_catalog",
+    "host_clusters",
+    "listen_address",
     "node_address",
     "node_name",
+    "sweep_cluster",
 ]
 
 CLOUD = Local()

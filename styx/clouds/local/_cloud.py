@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from styx.clouds._base import Cloud, FieldRule, Program, Support, images_of
+from styx.clouds._base import Cloud, FieldRule, HostHoldings, Program, Support, images_of
 from styx.clouds.local._graph import compile_local
 from styx.clouds.local._host import check_file_mounts, outside_home
+from styx.clouds.local._sweep import find_leftovers, host_clusters, listen_address, sweep_cluster
 from styx.errors import NodeError
 from styx.graph import ResourceGraph
+from styx.home import styx_home
 
 if TYPE_CHECKING:
     from styx.spec import Resources, Spec, StackFile
@@ -103,3 +105,16 @@ class Local(Cloud):
 
     def check_file_mounts(self, destinations: Iterable[str]) -> None:
         check_file_mounts(destinations)
+
+    def host_leftovers(self, cluster: str) -> HostHoldings:
+        found = find_leftovers(styx_home(), cluster)
+        return HostHoldings(found.nodes, "" if found.empty else found.describe())
+
+    def sweep_host(self, cluster: str) -> None:
+        sweep_cluster(styx_home(), cluster)
+
+    def host_clusters(self) -> tuple[str, ...]:
+        return tuple(host_clusters(styx_home()))
+
+    def host_node_address(self, cluster: str, node: str) -> tuple[str, int] | None:
+        return listen_address(styx_home(), cluster, node)

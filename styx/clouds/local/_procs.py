@@ -1,8 +1,18 @@
-"""Find and kill every process that belongs to one local node, by scanning /proc."""
+"""Find and kill every process that belongs to one local node: by what Styx started, never by
+where a process happens to run.
+
+A node's processes are (1) the members of the node's own cgroup, when a writable cgroup v2
+hierarchy exists (as root on most Linux hosts): sshd is started inside it, so every
+descendant stays in it, a daemonised job that cleared its environment included; (2) every
+process whose environment carries the node's marker (sshd's sessions export it); (3) the
+descendants of the node's sshd. A process merely started inside a node's folder by someone
+else is none of these and is left alone.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import time
@@ -13,12 +23,17 @@ from pathlib import Path
 __all__ = [
     "MARKER",
     "ProcInfo",
+    "cgroup_base",
+    "cluster_cgroups",
     "descendants",
     "is_alive",
+    "kill_cgroup",
     "kill_until_gone",
+    "node_cgroup",
     "node_processes",
     "parse_stat",
     "process_table",
+    "remove_cgroup",
 ]
 
 # Every process of a node carries MARKER=<node root> in its environment: sshd is started with it
@@ -91,12 +106,89 @@ def _has_marker(pid: int, marker: bytes) -> bool:
     return marker in environ.split(b"\0")
 
 
-def _cwd_under(pid: int, root: Path) -> bool:
+def _cgroup2_mount() -> Path | None:
     try:
-        cwd = Path(os.readlink(_PROC / str(pid) / "cwd"))
+        mounts = (_PROC / "self" / "mounts").read_text(encoding="utf-8")
     except OSError:
-        return False
-    return cwd == root or root in cwd.parents
+        return None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) > 2 and fields[2] == "cgroup2":
+            return Path(fields[1])
+    return None
+
+
+def cgroup_base() -> Path | None:
+    """The cgroup v2 folder holding one cgroup per local node, or None when we may not."""
+    mount = _cgroup2_mount()
+    if mount is None:
+        return None
+    base = mount / "styx"
+    try:
+        base.mkdir(exist_ok=True)
+    except OSError:
+        return None
+    return base if os.access(base / "cgroup.procs", os.W_OK) else None
+
+
+def _cluster_key(cluster_dir: Path) -> str:
+    return "c" + hashlib.sha256(str(cluster_dir).encode()).hexdigest()[:16]
+
+
+def node_cgroup(root: Path) -> Path | None:
+    """The node's cgroup (named after its folder, so found even once the folder is gone)."""
+    base = cgroup_base()
+    if base is None:
+        return None
+    return base / f"{_cluster_key(root.parent)}-{root.name}"
+
+
+def cluster_cgroups(cluster_dir: Path) -> list[Path]:
+    """Every node cgroup of the cluster in `cluster_dir` that exists now."""
+    base = cgroup_base()
+    if base is None:
+        return []
+    return sorted(p for p in base.glob(f"{_cluster_key(cluster_dir)}-*") if p.is_dir())
+
+
+def _cgroup_members(cgroup: Path | None) -> set[int]:
+    if cgroup is None:
+        return set()
+    try:
+        text = (cgroup / "cgroup.procs").read_text(encoding="ascii")
+    except OSError:
+        return set()
+    return {int(line) for line in text.split() if line.isdigit()}
+
+
+def kill_cgroup(cgroup: Path | None) -> None:
+    """Kill every member at once where the kernel can (cgroup.kill, Linux 5.14+)."""
+    if cgroup is None or not _cgroup_members(cgroup):
+        return
+    with contextlib.suppress(OSError):
+        (cgroup / "cgroup.kill").write_text("1", encoding="ascii")
+
+
+def remove_cgroup(cgroup: Path | None) -> None:
+    """Remove the node's cgroup once it is empty."""
+    if cgroup is not None:
+        with contextlib.suppress(OSError):
+            cgroup.rmdir()
+
+
+def _server_by_config(config: Path) -> set[int]:
+    """Our sshd listening for this node's config, even once its pid file is gone."""
+    needle = f"-f {config}"
+    uid = os.getuid()
+    found: set[int] = set()
+    for entry in _PROC.iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid and needle in cmdline(int(entry.name)):
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def descendants(table: dict[int, ProcInfo], roots: Iterable[int]) -> set[int]:
@@ -130,13 +222,9 @@ def node_processes(root: Path, server_pid: int | None) -> set[int]:
     """Every live process of the node rooted at `root`: server, sessions, jobs, their children."""
     table = process_table()
     marker = f"{MARKER}={root}".encode()
-    # The cwd test catches a job that cleared its environment. It skips processes with a
-    # terminal: that is the user's own shell looking around the node's folder, not a job.
-    seeds = {
-        pid
-        for pid, info in table.items()
-        if _has_marker(pid, marker) or (info.tty == 0 and _cwd_under(pid, root))
-    }
+    seeds = {pid for pid in table if _has_marker(pid, marker)}
+    seeds |= _cgroup_members(node_cgroup(root)) & set(table)
+    seeds |= _server_by_config(root / "etc" / "sshd_config") & set(table)
     if server_pid is not None:
         seeds.add(server_pid)
     return descendants(table, seeds) - _protected(table)

@@ -261,8 +261,16 @@ def start_node(server: NodeServer) -> int:
     _check_port_free(server)
     layout.pid_file.unlink(missing_ok=True)
     env = {"PATH": _SYSTEM_PATH, "LANG": "C.UTF-8", _procs.MARKER: str(layout.root)}
+    argv = [_binary("sshd"), "-f", str(layout.config), "-E", str(layout.log)]
+    cgroup = _procs.node_cgroup(layout.root)
+    if cgroup is not None:
+        # sshd starts inside the node's cgroup, so every process of the node stays there,
+        # whatever it does to its session or environment.
+        cgroup.mkdir(exist_ok=True)
+        argv = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup / "cgroup.procs"),
+                *argv]  # fmt: skip
     done = subprocess.run(
-        [_binary("sshd"), "-f", str(layout.config), "-E", str(layout.log)],
+        argv,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -292,6 +300,8 @@ def start_node(server: NodeServer) -> int:
 def stop_node(root: Path) -> None:
     """Stop the node's sshd and kill every process the node started."""
     layout = NodeLayout(root)
+    cgroup = _procs.node_cgroup(root)
+    _procs.kill_cgroup(cgroup)
     # Ask for the server's pid afresh each round: once it is dead its number may be reused.
     survivors = _procs.kill_until_gone(lambda: _procs.node_processes(root, server_pid(root)))
     if survivors:
@@ -299,11 +309,11 @@ def stop_node(root: Path) -> None:
             f"processes of the node in {root} survived SIGKILL: {sorted(survivors)}",
             node=root.name,
         )
+    _procs.remove_cgroup(cgroup)
     layout.pid_file.unlink(missing_ok=True)
 
 
 def delete_node(root: Path) -> None:
-    """Stop the node and remove its folder."""
-    if root.exists():
-        stop_node(root)
-        shutil.rmtree(root, ignore_errors=True)
+    """Stop the node and remove its folder (its processes are found even without it)."""
+    stop_node(root)
+    shutil.rmtree(root, ignore_errors=True)

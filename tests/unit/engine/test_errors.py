@@ -43,3 +43,38 @@ def test_missing_provider_plugin_says_how_to_install_it() -> None:
 def test_other_failures_keep_the_specific_line() -> None:
     err = error("", stdout="error: sshd failed to start on 127.0.4.2:2222\nerror: update failed\n")
     assert str(err) == "stack styx/hello: sshd failed to start on 127.0.4.2:2222"
+
+
+def test_lock_lines_are_read_with_their_holders() -> None:
+    from styx.engine._errors import engine_locks
+
+    text = (
+        "error: the stack is currently locked by 2 lock(s).\n"
+        "  file:///x/.pulumi/locks/organization/styx/hello/abc.json: created by "
+        "root@box (pid 4242) at 2026-11-21T05:30:00Z\n"
+        "  s3://b/.pulumi/locks/organization/styx/hello/def.json: created by "
+        "ci@runner-1 (pid 7) at 2026-11-21T05:31:00Z\n"
+    )
+    locks = engine_locks(text)
+    assert [(lk.host, lk.pid) for lk in locks] == [("box", 4242), ("runner-1", 7)]
+    assert locks[1].describe() == "ci@runner-1 (pid 7) since 2026-11-21T05:31:00Z"
+
+
+def test_locked_stack_points_at_styx_unlock() -> None:
+    err = error(
+        "error: the stack is currently locked by 1 lock(s).\n"
+        "  file:///x/a.json: created by root@box (pid 4242) at 2026-11-21T05:30:00Z\n"
+    )
+    assert "`styx unlock hello`" in str(err) and "pulumi cancel" not in str(err)
+
+
+def test_only_our_own_pending_creates_are_dropped() -> None:
+    from styx.engine._ops import without_pending_creates
+
+    node = {"type": "creating", "resource": {"type": "pulumi-python:dynamic:Resource", "urn": "a"}}
+    instance = {"type": "creating", "resource": {"type": "aws:ec2/instance:Instance", "urn": "b"}}
+    update = {"type": "updating", "resource": {"type": "pulumi-python:dynamic:Resource"}}
+    pending = [node, instance, update]
+    edited = without_pending_creates({"resources": [], "pending_operations": pending})
+    assert edited["pending_operations"] == [instance, update]
+    assert without_pending_creates({"resources": []}) == {"resources": []}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from styx.plan import node_changes
+from styx.plan import NodeSetupState, node_changes
 
 
 def fields(**overrides: Any) -> dict[str, Any]:
@@ -58,3 +58,59 @@ def test_run_change_does_not_rerun_setup() -> None:
     changes, setup = node_changes(fields(), fields(run="python eval.py"), ["head"], ["head"])
     assert setup == ()
     assert changes[0].field == "run" and not changes[0].reruns_setup
+
+
+# The outcome record decides which nodes set up again; the fields only say what changed.
+
+def test_a_failed_setup_re_runs_although_the_fields_match() -> None:
+    states = {
+        "head": NodeSetupState("d1"),
+        "worker1": NodeSetupState("d0", "last attempt failed at version 3"),
+    }
+    changes, setup = node_changes(
+        fields(), fields(), ["head", "worker1"], ["head", "worker1"], digest="d1",
+        setup_states=states,
+    )
+    assert setup == ("worker1",)
+    assert [c.summary for c in changes] == [
+        "setup re-runs on worker1 (last attempt failed at version 3)"
+    ]
+    assert changes[0].reruns_setup
+
+
+def test_nodes_set_up_with_the_current_inputs_have_nothing_to_do() -> None:
+    states = {"head": NodeSetupState("d1"), "worker1": NodeSetupState("d1")}
+    assert node_changes(fields(), fields(), ["head", "worker1"], ["head", "worker1"],
+                        digest="d1", setup_states=states) == ((), ())  # fmt: skip
+
+
+def test_changed_inputs_re_run_only_where_the_last_good_inputs_differ() -> None:
+    states = {"head": NodeSetupState("d2"), "worker1": NodeSetupState("d1")}
+    changes, setup = node_changes(
+        fields(), fields(setup="pip install y"), ["head", "worker1"], ["head", "worker1"],
+        digest="d2", setup_states=states,
+    )
+    assert setup == ("worker1",)
+    assert [(c.summary, c.nodes) for c in changes] == [
+        ("setup changed: setup re-runs on 1 node", ("worker1",))
+    ]
+
+
+def test_no_record_means_setup_runs_everywhere_and_says_why() -> None:
+    changes, setup = node_changes(fields(), fields(), ["head"], ["head", "worker1"], digest="d1",
+                                  setup_states=None)  # fmt: skip
+    assert setup == ("head", "worker1")
+    summaries = [c.summary for c in changes]
+    assert "1 new node: setup runs there" in summaries
+    assert "setup runs on head (no setup outcome recorded)" in summaries
+
+
+def test_an_interrupted_first_apply_shows_every_node() -> None:
+    states = {n: NodeSetupState(None, "last attempt was interrupted at version 1")
+              for n in ("head", "worker1")}  # fmt: skip
+    changes, setup = node_changes(None, fields(), ["head", "worker1"], ["head", "worker1"],
+                                  digest="d1", setup_states=states)  # fmt: skip
+    assert setup == ("head", "worker1")
+    assert changes[-1].summary == (
+        "setup re-runs on head, worker1 (last attempt was interrupted at version 1)"
+    )
