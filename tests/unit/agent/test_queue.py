@@ -51,7 +51,8 @@ def test_nodes_are_taken_in_rank_order_and_skipped_when_full() -> None:
 
 def test_accelerators_are_counted_per_node() -> None:
     nodes = [dict(n, accelerators={"V100": 2}) for n in NODES]
-    pending = [(1, 1, demand(None, V100=2)), (2, 1, demand(None, V100=1)), (3, 1, demand(None, V100=1))]
+    one, two = demand(None, V100=1), demand(None, V100=2)
+    pending = [(1, 1, two), (2, 1, one), (3, 1, one)]
     assert ag.schedule(nodes, [], pending) == [(1, ["head"]), (2, ["worker1"]), (3, ["worker1"])]
     assert ag.schedule(NODES, [], [(1, 1, demand(None, V100=1))]) == []
 
@@ -89,7 +90,8 @@ def test_queue_moves_pending_to_running_to_a_terminal_state(db: sqlite3.Connecti
     assert ag.schedule_step(db, CONFIG, 107.0) == [(second, ["head", "worker1"])]
     assert ag.get_job(db, second)["state"] == "SETTING_UP"
     record = ag.job_record(db, ag.get_job(db, first))
-    assert record["state"] == "SUCCEEDED" and [n["node"] for n in record["nodes"]] == ["head", "worker1"]
+    assert record["state"] == "SUCCEEDED"
+    assert [n["node"] for n in record["nodes"]] == ["head", "worker1"]
     activity = {r["key"]: r["value"] for r in db.execute("SELECT * FROM activity")}
     assert activity["last_job_end"] == 105.0 and activity["last_submit"] == 100.0
 
@@ -157,7 +159,8 @@ def test_exit_codes_come_from_the_launcher_and_a_lost_node_says_why(tmp_path: Pa
     err.write_text("STYX-AGENT-EXIT 3\n")
     assert ag._exit_of(str(err)) == (3, None)
     err.write_text("Connection to 10.0.0.2 closed by remote host.\n")
-    assert ag._exit_of(str(err)) == (None, "node lost: Connection to 10.0.0.2 closed by remote host.")
+    lost = "node lost: Connection to 10.0.0.2 closed by remote host."
+    assert ag._exit_of(str(err)) == (None, lost)
 
 
 def test_secrets_are_masked_in_output() -> None:
