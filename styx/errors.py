@@ -8,6 +8,7 @@
     │   └── StackNotFoundError     the stack has never been applied
     ├── CloudError                 a cloud cannot satisfy the request (catalog, features)
     ├── NodeError                  a node could not be reached, set up or run on
+    ├── JobError                   the cluster's agent refused or failed a job request
     └── PlanError                  a saved plan is stale, tampered with, or unreadable
 
 The CLI turns any of these into one red line and exit code 1 (STYX_DEBUG=1 shows the
@@ -23,6 +24,7 @@ __all__ = [
     "CloudError",
     "EngineError",
     "EngineNotFoundError",
+    "JobError",
     "NodeError",
     "PlanError",
     "SpecError",
@@ -113,6 +115,14 @@ class NodeError(StyxError):
     def __init__(self, message: str, *, node: str | None = None) -> None:
         super().__init__(message)
         self.node = node
+
+
+class JobError(StyxError):
+    """The cluster's agent refused or failed a job request (or cannot be reached)."""
+
+    def __init__(self, message: str, *, cluster: str | None = None) -> None:
+        super().__init__(message)
+        self.cluster = cluster
 
 
 class PlanError(StyxError):

@@ -517,11 +517,41 @@ def run_phase(
         except BrokenPipeError:
             pass
         procs.append((name, proc))
-    results = {}
-    for name, proc in procs:
-        proc.wait()
-        results[name] = _exit_of(os.path.join(log_dir, f"{name}.{phase}.err"))
+    # Fail fast, as SkyPilot does: once one node fails or is lost, the job ends on the others.
+    results: _Results = {}
+    stopping = False
+    while len(results) < len(procs):
+        for name, proc in procs:
+            if name in results or proc.poll() is None:
+                continue
+            results[name] = _exit_of(os.path.join(log_dir, f"{name}.{phase}.err"))
+            code, error = results[name]
+            if (code or error) and not stopping:
+                stopping = True
+                others = [n for n, p in procs if n not in results and p.poll() is None]
+                kill_on(config, others, marker)
+        time.sleep(0.1)
     return results
+
+
+def kill_on(config: dict[str, Any], names: list[str], marker: str) -> None:
+    """End every process carrying the job's marker on each named node."""
+    calls = [
+        subprocess.Popen(
+            ssh_argv(
+                _node_by_name(config, name), f"{REMOTE_AGENT} kill --json --marker '{marker}'"
+            ),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in names
+    ]
+    for call in calls:
+        try:
+            call.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            call.kill()
 
 
 def _record(db: sqlite3.Connection, job_id: int, results: _Results) -> None:
@@ -829,7 +859,11 @@ def daemon_step(db: sqlite3.Connection, config: dict[str, Any], spawned: dict[in
 
 
 def run_daemon() -> None:
+    _write_private(
+        _path("agent.pid"), f"{os.getpid()} {file_sha256(os.path.abspath(__file__))}\n".encode()
+    )
     config = load_config()
+    config_mtime = os.stat(_path("config.json")).st_mtime
     db = connect()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
     wake_r, wake_w = os.pipe()
@@ -844,6 +878,9 @@ def run_daemon() -> None:
         touch(db, "daemon_started")
     while not stopping:
         try:
+            mtime = os.stat(_path("config.json")).st_mtime
+            if mtime != config_mtime:  # setup changed the cluster (a node added, say)
+                config, config_mtime = load_config(), mtime
             daemon_step(db, config, spawned)
         except sqlite3.Error as exc:  # a busy database: try again next turn
             sys.stderr.write(f"agent: {exc}\n")
@@ -888,7 +925,7 @@ def start_daemon(restart: bool) -> dict[str, Any]:
     os.dup2(null, 0)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), "daemon", "--pid-file"])
+    os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), "daemon"])
 
 
 def stop_daemon() -> dict[str, Any]:
@@ -988,8 +1025,7 @@ def _parser() -> argparse.ArgumentParser:
     start = sub.add_parser("start")
     start.add_argument("--json", action="store_true")
     start.add_argument("--restart", action="store_true")
-    daemon = sub.add_parser("daemon")
-    daemon.add_argument("--pid-file", action="store_true")
+    sub.add_parser("daemon")  # the loop, in the foreground (systemd runs it so)
     sup = sub.add_parser("supervise")
     sup.add_argument("job", type=int)
     queue = sub.add_parser("queue")
@@ -1034,17 +1070,7 @@ def cancel_jobs(
         # Mark first: a supervisor finishing meanwhile must not report the kill as a failure.
         if not finish_job(db, job_id, "CANCELLED", "cancelled", time.time()):
             continue
-        marker = job_marker(config, job_id)
-        for name in json.loads(row["nodes"] or "[]"):
-            node = _node_by_name(config, name)
-            subprocess.run(
-                ssh_argv(node, REMOTE_AGENT + f" kill --json --marker '{marker}'"),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=120,
-                check=False,
-            )
+        kill_on(config, json.loads(row["nodes"] or "[]"), job_marker(config, job_id))
         cancelled.append(job_id)
     _wake_daemon()
     return cancelled
@@ -1060,11 +1086,6 @@ def main(argv: list[str] | None = None) -> int:
             _emit({"killed": kill_job(args.marker)})
             return 0
         if command == "daemon":
-            if args.pid_file:
-                _write_private(
-                    _path("agent.pid"),
-                    f"{os.getpid()} {file_sha256(os.path.abspath(__file__))}\n".encode(),
-                )
             run_daemon()
             return 0
         if command == "supervise":
