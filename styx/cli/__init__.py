@@ -21,6 +21,7 @@ from styx.cli.cluster import (
 )
 from styx.cli.compile import compile_command
 from styx.cli.engine import engine_group
+from styx.cli.jobs import cancel_command, logs_command, queue_command
 from styx.cli.status import status_command
 from styx.cli.validate import validate_command
 from styx.errors import StyxError
@@ -41,6 +42,9 @@ cli.add_command(check_command)
 cli.add_command(compile_command)
 cli.add_command(engine_group)
 cli.add_command(validate_command)
+cli.add_command(queue_command)
+cli.add_command(logs_command)
+cli.add_command(cancel_command)
 
 
 def _debug() -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from styx.plan import Plan
+from styx.workflow._jobs import install_cluster_agent
 from styx.workflow._lock import stack_lock
 from styx.workflow._nodes import cluster_access, node_work
 from styx.workflow._plan import Planned, plan_target
@@ -45,6 +46,7 @@ def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> Appl
     work = node_work(planned.target.spec, planned.target.cluster)
     setup = run_setup(access, work, on_event=SetupProgress(reporter))
     setup.raise_for_failure()
+    install_cluster_agent(outputs, access, planned.target.spec)  # issue 12: jobs go through it
     return ApplyResult(
         plan=plan,
         applied=True,

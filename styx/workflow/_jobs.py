@@ -1,0 +1,112 @@
+"""Jobs on a cluster through its agent: install it after setup, reach it by cluster name, submit."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Mapping
+from typing import Any
+
+from styx.engine import StackOps, StackRef, default_backend_url, open_stack
+from styx.errors import StackNotFoundError
+from styx.jobs import AgentClient, AgentInstall, AgentNode, Demand, JobRequest, install_agent
+from styx.nodes import ClusterAccess
+from styx.spec import Spec
+from styx.workflow._nodes import cluster_access
+from styx.workflow._target import PROJECT, Target, stack_dir
+
+__all__ = [
+    "cluster_client",
+    "cluster_ref",
+    "install_cluster_agent",
+    "job_request",
+    "submit_job",
+]
+
+
+def _demand(spec: Spec) -> Demand:
+    resources = spec.resources
+    accelerators = {}
+    if resources.accelerator is not None:
+        accelerators[resources.accelerator.name] = resources.accelerator.count
+    return Demand(resources.cpus.value if resources.cpus else None, accelerators)
+
+
+def agent_nodes(outputs: Mapping[str, Any], access: ClusterAccess, spec: Spec) -> list[AgentNode]:
+    """The nodes as the head's agent reaches them, with what each offers jobs.
+
+    Inside the cluster the head connects to private addresses where the cloud has them (AWS);
+    local nodes have only their loopback address. A node offers what the task asked per node.
+    """
+    raw = {str(n.get("name")): n for n in outputs.get("nodes") or [] if isinstance(n, Mapping)}
+    offer = _demand(spec)
+    nodes = []
+    for node in access.nodes:
+        private = str(raw.get(node.name, {}).get("private_address") or "")
+        address, port = (private, 22) if private else (node.address, node.port)
+        nodes.append(
+            AgentNode(
+                name=node.name,
+                rank=node.rank,
+                address=address,
+                port=port,
+                user=node.user,
+                ip=address,
+                host_public_key=node.host_public_key,
+                cpus=offer.cpus,
+                accelerators=offer.accelerators,
+            )
+        )
+    return nodes
+
+
+def install_cluster_agent(
+    outputs: Mapping[str, Any], access: ClusterAccess, spec: Spec
+) -> AgentInstall:
+    """Install or upgrade the agent on the cluster the stack's outputs describe; start it."""
+    info = {
+        "cluster": access.cluster,
+        "cloud": access.cloud,
+        "region": outputs.get("region") or spec.resources.region,
+        "zone": spec.resources.zone,
+    }
+    return install_agent(AgentClient(access), agent_nodes(outputs, access, spec), info)
+
+
+def cluster_ref(cluster: str, backend_url: str | None = None) -> StackRef:
+    """The stack that holds a cluster of this name in the default (or given) backend."""
+    return StackRef(PROJECT, cluster, backend_url or default_backend_url())
+
+
+def cluster_client(ref: StackRef) -> AgentClient:
+    """A client of the agent on the cluster recorded in `ref`'s stack outputs."""
+    try:
+        outputs = StackOps(open_stack(ref, create=False)).outputs()
+    except StackNotFoundError as err:
+        raise StackNotFoundError(
+            f"cluster {ref.stack} does not exist: run `styx apply` first", stack=err.stack
+        ) from err
+    return AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
+
+
+def job_request(spec: Spec, cluster: str) -> JobRequest:
+    """The job a task's `run` makes: its nodes, resources, envs and secrets."""
+    from styx.errors import JobError
+
+    if not spec.run:
+        raise JobError("the task has no run command", cluster=cluster)
+    return JobRequest(
+        run=spec.run,
+        name=spec.name or cluster,
+        user=getpass.getuser(),
+        num_nodes=spec.num_nodes,
+        demand=_demand(spec),
+        envs=dict(spec.envs),
+        secrets={name: secret.reveal() for name, secret in spec.secrets.items()},
+        cwd="sky_workdir" if spec.workdir is not None else "",
+    )
+
+
+def submit_job(target: Target, client: AgentClient | None = None) -> tuple[AgentClient, int]:
+    """Queue the target's `run` on its cluster; the client used and the job's id."""
+    client = client or cluster_client(target.ref)
+    return client, client.submit(job_request(target.spec, target.cluster))
