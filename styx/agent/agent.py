@@ -517,21 +517,41 @@ def run_phase(
         except BrokenPipeError:
             pass
         procs.append((name, proc))
-    # Fail fast, as SkyPilot does: once one node fails or is lost, the job ends on the others.
+    # Fail fast, as SkyPilot does: once one node fails or is lost, the job ends on the others,
+    # whose results then say they were stopped (so the reason names only the culprits).
     results: _Results = {}
-    stopping = False
+    culprits: list[str] = []
     while len(results) < len(procs):
         for name, proc in procs:
             if name in results or proc.poll() is None:
                 continue
-            results[name] = _exit_of(os.path.join(log_dir, f"{name}.{phase}.err"))
-            code, error = results[name]
-            if (code or error) and not stopping:
-                stopping = True
-                others = [n for n, p in procs if n not in results and p.poll() is None]
-                kill_on(config, others, marker)
-        time.sleep(0.1)
+            code, error = _exit_of(os.path.join(log_dir, f"{name}.{phase}.err"))
+            results[name] = (code, error)
+            if not (code or error):
+                continue
+            if culprits:
+                if error is None and name not in culprits:
+                    results[name] = (code, STOPPED + ", ".join(culprits))
+                continue
+            culprits.append(name)
+            others = [n for n, p in procs if n not in results and p.poll() is None]
+            kill_on(config, others, marker)
+        time.sleep(0.05)
     return results
+
+
+STOPPED = "stopped: the job failed on "
+
+
+def failure_reason(results: _Results, phase: str) -> str | None:
+    """Why a phase failed, naming the nodes that failed first (None when it succeeded)."""
+    parts = []
+    for name, (code, error) in sorted(results.items()):
+        if error is not None and not error.startswith(STOPPED):
+            parts.append(f"{name}: {error}")
+        elif error is None and code:
+            parts.append(f"{phase} exited with code {code} on {name}")
+    return "; ".join(parts) or None
 
 
 def kill_on(config: dict[str, Any], names: list[str], marker: str) -> None:
@@ -563,11 +583,8 @@ def _record(db: sqlite3.Connection, job_id: int, results: _Results) -> None:
             )
 
 
-def _lost(results: _Results) -> str | None:
-    for name, (_code, error) in sorted(results.items()):
-        if error is not None:
-            return f"{name}: {error}"
-    return None
+def _lost(results: _Results) -> bool:
+    return any(e is not None and e.startswith("node lost") for _c, e in results.values())
 
 
 def supervise(job_id: int) -> None:
@@ -583,17 +600,11 @@ def supervise(job_id: int) -> None:
     try:
         if job["setup"]:
             results = run_phase(config, job, names, "setup", job["setup"])
-            lost = _lost(results)
-            failed = [n for n, (code, _e) in results.items() if code]
-            if lost or failed:
+            reason = failure_reason(results, "setup")
+            if reason:
                 _record(db, job_id, results)
-                if lost:
-                    finish_job(db, job_id, "FAILED", lost, time.time())
-                else:
-                    finish_job(
-                        db, job_id, "FAILED_SETUP",
-                        "setup failed on {}".format(", ".join(sorted(failed))), time.time(),
-                    )  # fmt: skip
+                state = "FAILED" if _lost(results) else "FAILED_SETUP"
+                finish_job(db, job_id, state, reason, time.time())
                 return
             with Tx(db):
                 db.execute(
@@ -602,15 +613,8 @@ def supervise(job_id: int) -> None:
                 )
         results = run_phase(config, job, names, "run", job["run"])
         _record(db, job_id, results)
-        lost = _lost(results)
-        failed = sorted(n for n, (code, _e) in results.items() if code)
-        if lost:
-            finish_job(db, job_id, "FAILED", lost, time.time())
-        elif failed:
-            why = "non-zero exit on " + ", ".join(failed)
-            finish_job(db, job_id, "FAILED", why, time.time())
-        else:
-            finish_job(db, job_id, "SUCCEEDED", None, time.time())
+        reason = failure_reason(results, "run")
+        finish_job(db, job_id, "FAILED" if reason else "SUCCEEDED", reason, time.time())
     except Exception as exc:  # the job must never stay RUNNING with no one watching it
         finish_job(db, job_id, "FAILED", f"agent: {exc}", time.time())
         raise

@@ -10,6 +10,7 @@ from styx.workflow._jobs import (
     cluster_ref,
     install_cluster_agent,
     job_request,
+    raise_for_job,
     submit_job,
 )
 from styx.workflow._plan import Planned, plan_target
@@ -56,6 +57,7 @@ __all__ = [
     "is_saved_plan",
     "job_request",
     "plan_target",
+    "raise_for_job",
     "read_saved_plan",
     "resolve_target",
     "silent",

@@ -7,8 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from styx.engine import StackOps, StackRef, default_backend_url, open_stack
-from styx.errors import StackNotFoundError
-from styx.jobs import AgentClient, AgentInstall, AgentNode, Demand, JobRequest, install_agent
+from styx.errors import JobError, StackNotFoundError
+from styx.jobs import (
+    AgentClient,
+    AgentInstall,
+    AgentNode,
+    Demand,
+    Job,
+    JobRequest,
+    install_agent,
+)
 from styx.nodes import ClusterAccess
 from styx.spec import Spec
 from styx.workflow._nodes import cluster_access
@@ -19,6 +27,7 @@ __all__ = [
     "cluster_ref",
     "install_cluster_agent",
     "job_request",
+    "raise_for_job",
     "submit_job",
 ]
 
@@ -90,8 +99,6 @@ def cluster_client(ref: StackRef) -> AgentClient:
 
 def job_request(spec: Spec, cluster: str) -> JobRequest:
     """The job a task's `run` makes: its nodes, resources, envs and secrets."""
-    from styx.errors import JobError
-
     if not spec.run:
         raise JobError("the task has no run command", cluster=cluster)
     return JobRequest(
@@ -110,3 +117,27 @@ def submit_job(target: Target, client: AgentClient | None = None) -> tuple[Agent
     """Queue the target's `run` on its cluster; the client used and the job's id."""
     client = client or cluster_client(target.ref)
     return client, client.submit(job_request(target.spec, target.cluster))
+
+
+_LAST_LINES = 10
+
+
+def raise_for_job(client: AgentClient, job: Job) -> None:
+    """JobError naming each node the job failed on, its exit code and its last lines."""
+    if job.ok:
+        return
+    parts = []
+    for node in job.nodes:
+        if node.error is not None and node.error.startswith("stopped:"):
+            continue  # ended by Styx because another node failed first
+        if node.error is None and node.exit_code == 0:
+            continue
+        why = f"exit code {node.exit_code}" if node.error is None else node.error
+        part = f"job {job.id} failed on {node.node} ({why})"
+        tail = [line.text for line in client.logs(job.id, node=node.node, follow=False)]
+        if tail:
+            part += "\n" + "\n".join(f"  {line}" for line in tail[-_LAST_LINES:])
+        parts.append(part)
+    if not parts:
+        parts.append(f"job {job.id} {job.state.lower()}: {job.reason or 'no reason given'}")
+    raise JobError("\n".join(parts), cluster=client.access.cluster)
