@@ -673,10 +673,20 @@ def _mask(line: bytes, secrets: list[bytes]) -> bytes:
     return line
 
 
+def _terminated(_signum: int, _frame: object) -> None:
+    with contextlib.suppress(OSError):
+        sys.stderr.write("styx-agent: the node is shutting down (launcher terminated)\n")
+        sys.stderr.flush()
+    os._exit(1)
+
+
 def launch() -> int:
     """Run one phase of a job on this node; output (secrets masked) to stdout, exit code last."""
     payload = json.loads(sys.stdin.read())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the job outlives a dropped connection
+    # Only a node going down terminates the launcher (cancel kills by the job's marker, which
+    # the launcher does not carry): then the job has no exit code, the node was lost.
+    signal.signal(signal.SIGTERM, _terminated)
     home = os.path.expanduser(os.environ.get("HOME", "~"))
     job_dir = _ensure_dir(_path("jobs", str(payload["job"])))
     script = os.path.join(job_dir, "{}.sh".format(payload["phase"]))

@@ -184,7 +184,7 @@ def test_follow_streams_until_the_end_and_secrets_are_masked(cluster: Cluster) -
 
 
 def test_fifo_one_at_a_time_and_a_small_job_runs_alongside(cluster: Cluster) -> None:
-    big = JobRequest(run="sleep 1.5", num_nodes=2, demand=Demand(cpus=1.5))
+    big = JobRequest(run="sleep 2", num_nodes=2, demand=Demand(cpus=1.5))
     ids = [cluster.client.submit(big) for _ in range(3)]
     small = cluster.client.submit(JobRequest(run="sleep 0.2", demand=Demand(cpus=0.5)))
     assert cluster.client.wait(small, timeout=30).ok
