@@ -6,6 +6,7 @@ import getpass
 from collections.abc import Mapping
 from typing import Any
 
+from styx.agent import agent_sha256
 from styx.engine import StackOps, StackRef, default_backend_url, open_stack
 from styx.errors import JobError, StackNotFoundError
 from styx.jobs import (
@@ -86,15 +87,27 @@ def cluster_ref(cluster: str, backend_url: str | None = None) -> StackRef:
     return StackRef(PROJECT, cluster, backend_url or default_backend_url())
 
 
-def cluster_client(ref: StackRef) -> AgentClient:
-    """A client of the agent on the cluster recorded in `ref`'s stack outputs."""
+def _open_cluster(ref: StackRef) -> tuple[Mapping[str, Any], AgentClient]:
     try:
         outputs = StackOps(open_stack(ref, create=False)).outputs()
     except StackNotFoundError as err:
         raise StackNotFoundError(
             f"cluster {ref.stack} does not exist: run `styx apply` first", stack=err.stack
         ) from err
-    return AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
+    return outputs, AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
+
+
+def cluster_client(ref: StackRef) -> AgentClient:
+    """A client of the agent on the cluster recorded in `ref`'s stack outputs."""
+    return _open_cluster(ref)[1]
+
+
+def _agent_current(client: AgentClient) -> bool:
+    try:
+        status = client.call("status")
+    except JobError:  # not installed, or not configured
+        return False
+    return bool(status.get("running")) and status.get("sha256") == agent_sha256()
 
 
 def job_request(spec: Spec, cluster: str) -> JobRequest:
@@ -114,8 +127,15 @@ def job_request(spec: Spec, cluster: str) -> JobRequest:
 
 
 def submit_job(target: Target, client: AgentClient | None = None) -> tuple[AgentClient, int]:
-    """Queue the target's `run` on its cluster; the client used and the job's id."""
-    client = client or cluster_client(target.ref)
+    """Queue the target's `run` on its cluster; the client used and the job's id.
+
+    Without a client given, the agent is checked first and (re)installed when it is missing,
+    stopped or another version (a cluster applied before this Styx, say).
+    """
+    if client is None:
+        outputs, client = _open_cluster(target.ref)
+        if not _agent_current(client):
+            install_cluster_agent(outputs, client.access, target.spec)
     return client, client.submit(job_request(target.spec, target.cluster))
 
 

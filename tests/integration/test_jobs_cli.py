@@ -209,6 +209,15 @@ def test_a_failing_job_names_its_node_and_last_lines(styx: Styx) -> None:
     assert "failed on head" not in out
 
 
+def test_exec_reinstalls_an_agent_that_is_gone(styx: Styx) -> None:
+    client = styx.client()
+    client.call("stop")
+    (styx.home / "h" / "local" / "jobs" / "head" / "home" / ".styx-agent" / "agent.py").unlink()
+    out = styx("exec", "jobs.yaml")
+    assert "(head) done on 0" in out and "(worker1) done on 1" in out
+    assert client.call("status")["running"]
+
+
 def test_down_leaves_no_agent_and_no_job(styx: Styx) -> None:
     styx.detach("--env", "SLEEP=600")
     styx("down", "jobs.yaml", "-y", "-q")
