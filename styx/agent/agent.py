@@ -163,9 +163,9 @@ class Tx:
 
 
 def touch(db: sqlite3.Connection, key: str, when: float | None = None) -> None:
+    # INSERT OR REPLACE, not an upsert: older images ship an SQLite without ON CONFLICT.
     db.execute(
-        "INSERT INTO activity (key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        "INSERT OR REPLACE INTO activity (key, value) VALUES (?, ?)",
         (key, time.time() if when is None else when),
     )
 

@@ -39,13 +39,20 @@ class AgentClient:
     def __init__(self, access: ClusterAccess, folder: Path | None = None) -> None:
         self.access = access
         self.folder = folder or access.state_dir / "agent"
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.known_hosts = self.folder / "known_hosts"
-        text = render_known_hosts(access)
+        self._ready = False
+
+    def _prepare(self) -> None:
+        """Write known_hosts (the stack's host keys) once, before the first connection."""
+        if self._ready:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        text = render_known_hosts(self.access)
         if not self.known_hosts.is_file() or self.known_hosts.read_text() != text:
             fd = os.open(self.known_hosts, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(text)
+        self._ready = True
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -62,6 +69,7 @@ class AgentClient:
 
     def argv(self, remote: str, node: str | None = None) -> list[str]:
         """The ssh command that runs `remote` on the head (or on `node`)."""
+        self._prepare()
         target = self.access.node(node) if node else self.access.head
         return [
             "ssh",
