@@ -253,6 +253,20 @@ def test_a_job_outlives_the_client_that_followed_it(cluster: Cluster) -> None:
     assert (synced / "head.log").stat().st_mode & 0o777 == 0o600
 
 
+def test_activity_says_when_the_cluster_was_last_busy(cluster: Cluster) -> None:
+    job_id = cluster.client.submit(JobRequest(run="true"))
+    job = cluster.client.wait(job_id, timeout=60)
+    deadline = time.monotonic() + 10
+    activity = cluster.client.activity()
+    while activity["jobs_active"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        activity = cluster.client.activity()
+    assert activity["jobs_active"] == 0 and activity["jobs_pending"] == 0
+    assert job.ended_at is not None and activity["last_job_end"] >= job.ended_at
+    assert activity["last_submit"] >= job.submitted_at
+    assert activity["daemon_heartbeat"] >= job.submitted_at
+
+
 def test_a_job_whose_node_died_is_failed_with_the_reason(cluster: Cluster) -> None:
     job_id = cluster.client.submit(JobRequest(run="sleep 600", num_nodes=2))
     wait_state(cluster.client, job_id, {"RUNNING"})
