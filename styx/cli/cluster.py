@@ -9,6 +9,7 @@ import click
 
 from styx.cli._common import TaskArgs, target_options, terminal_reporter
 from styx.engine import StackRef
+from styx.jobs import sync_logs
 from styx.plan import FORMATS, Format, Plan, render, render_text
 from styx.workflow import (
     PROJECT,
@@ -122,9 +123,11 @@ def _exec(target: Target, reporter: Reporter, detach: bool = False) -> None:
                    err=True)  # fmt: skip
         raise click.exceptions.Exit(130) from None
     job = client.job(job_id)
+    secrets = [secret.reveal() for secret in target.spec.secrets.values()]
+    log_dir = sync_logs(client, job_id, secrets=secrets)
     raise_for_job(client, job)
-    click.echo(f"Job {job_id} succeeded on {len(job.nodes)} node(s); "
-               f"`styx logs {cluster} {job_id}` prints its output again.", err=True)  # fmt: skip
+    click.echo(f"Job {job_id} succeeded on {len(job.nodes)} node(s); logs in {log_dir}",
+               err=True)  # fmt: skip
 
 
 @click.command("exec")

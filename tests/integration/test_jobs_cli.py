@@ -195,6 +195,12 @@ def test_a_jobs_run_sees_skypilots_documented_variables(styx: Styx) -> None:
         names = [line.split(" ", 1)[1] for line in out.splitlines()
                  if line.startswith(f"({node}) SKYPILOT_")]  # fmt: skip
         assert names == SKYPILOT_RUN_VARIABLES
+    # The logs were synced to the stack's folder, private to the user.
+    log_dir = Path(out.split("logs in ", 1)[1].split()[0])
+    for node in ("head", "worker1"):
+        log = log_dir / f"{node}.log"
+        assert log.stat().st_mode & 0o777 == 0o600
+        assert "SKYPILOT_TASK_ID" in log.read_text()
 
 
 def test_a_failing_job_names_its_node_and_last_lines(styx: Styx) -> None:
