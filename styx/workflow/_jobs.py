@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Mapping
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from styx.agent import agent_sha256
 from styx.engine import StackOps, StackRef, default_backend_url, open_stack
-from styx.errors import JobError, StackNotFoundError
+from styx.errors import JobError, NodeError, StackNotFoundError
 from styx.jobs import (
+    ACTIVE_STATES,
     AgentClient,
     AgentInstall,
     AgentNode,
@@ -19,6 +22,7 @@ from styx.jobs import (
     install_agent,
 )
 from styx.nodes import ClusterAccess
+from styx.plan import RunningJob, Step, jobs_at_risk, node_steps
 from styx.spec import Spec
 from styx.workflow._nodes import cluster_access
 from styx.workflow._target import PROJECT, Target, stack_dir
@@ -28,6 +32,7 @@ __all__ = [
     "cluster_ref",
     "install_cluster_agent",
     "job_request",
+    "job_warnings",
     "raise_for_job",
     "submit_job",
 ]
@@ -161,3 +166,31 @@ def raise_for_job(client: AgentClient, job: Job) -> None:
     if not parts:
         parts.append(f"job {job.id} {job.state.lower()}: {job.reason or 'no reason given'}")
     raise JobError("\n".join(parts), cluster=client.access.cluster)
+
+
+def job_warnings(
+    target: Target, steps: Sequence[Step], outputs: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The plan's warnings for running jobs its changes would kill (asks the head's agent).
+
+    Asked only when a change replaces, stops or deletes a node of an applied cluster. When
+    the agent cannot answer, the plan says it cannot know, never that no job is at risk.
+    """
+    if not node_steps(steps, target.cluster) or not outputs.get("nodes"):
+        return ()
+    try:
+        client = AgentClient(cluster_access(outputs, target.state_dir, target.ref.stack))
+        jobs = client.queue()
+    except (JobError, NodeError, subprocess.TimeoutExpired) as err:
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return (
+            f"the jobs on {target.cluster} are unknown ({why}): this change may kill a running job",
+        )
+    running = [
+        RunningJob(
+            job.id, job.name, job.started_at or job.submitted_at, tuple(n.node for n in job.nodes)
+        )
+        for job in jobs
+        if job.state in ACTIVE_STATES
+    ]
+    return jobs_at_risk(steps, target.cluster, running, time.time())

@@ -11,6 +11,7 @@ from styx.compile import ResourceGraph
 from styx.engine import StackOps, open_stack
 from styx.plan import Plan, node_changes, steps_from_events
 from styx.workflow._build import compile_target, program_for
+from styx.workflow._jobs import job_warnings
 from styx.workflow._progress import Reporter, silent
 from styx.workflow._target import Target, git_commit
 
@@ -65,7 +66,7 @@ def plan_target(
         drift=drift,
         cost_before=float(before) if isinstance(before, int | float) else 0.0,
         cost_after=graph.hourly_cost,
-        warnings=graph.warnings,
+        warnings=graph.warnings + job_warnings(target, steps, previous),  # issue 12
         stack_version=outcome.stack_version,
         spec_hash=graph.spec_hash,
         git_commit=git_commit(target.spec.source),

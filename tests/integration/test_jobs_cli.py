@@ -74,6 +74,13 @@ class Styx:
         assert "Traceback" not in done.stderr
         return done.stdout + done.stderr
 
+    def stdout(self, *args: str) -> str:
+        done = subprocess.run(
+            self.argv(*args), capture_output=True, text=True, env=self.env(), cwd=self.work,
+            timeout=300, check=True,
+        )  # fmt: skip
+        return done.stdout
+
     def start(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             self.argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -222,6 +229,27 @@ def test_exec_reinstalls_an_agent_that_is_gone(styx: Styx) -> None:
     out = styx("exec", "jobs.yaml")
     assert "(head) done on 0" in out and "(worker1) done on 1" in out
     assert client.call("status")["running"]
+
+
+def test_a_plan_that_deletes_a_node_running_a_job_warns_in_every_format(styx: Styx) -> None:
+    job_id = styx.detach("--env", "SLEEP=600")
+    client = styx.client()
+    deadline = time.monotonic() + 60
+    while client.job(job_id).state != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    warning = f"worker1 runs job {job_id} (jobs, running "
+    kills = "this change deletes worker1 and kills it"
+    try:
+        text = styx("plan", "jobs.yaml", "--num-nodes", "1")
+        assert warning in text and kills in text
+        markdown = styx("plan", "jobs.yaml", "--num-nodes", "1", "--format", "markdown")
+        assert warning in markdown and kills in markdown
+        plan = json.loads(styx.stdout("plan", "jobs.yaml", "--num-nodes", "1", "--format", "json"))
+        assert any(warning in w and kills in w for w in plan["warnings"])
+        # The head's job is not at risk: no warning names it.
+        assert "head runs job" not in text
+    finally:
+        client.cancel([job_id])
 
 
 def test_down_leaves_no_agent_and_no_job(styx: Styx) -> None:
