@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from styx.engine import StackOps, StackRef, list_stacks, open_stack
-from styx.errors import StackNotFoundError
+from styx.errors import StackNotFoundError, StyxError
 
 __all__ = ["ClusterStatus", "NodeStatus", "cluster_status"]
 
@@ -31,6 +33,9 @@ class ClusterStatus:
     autostop: dict[str, Any] | None
     last_update: datetime | None
     update_in_progress: bool
+    # From the head's agent (issue 12); None when it could not be asked.
+    jobs_running: int | None = None
+    jobs_pending: int | None = None
 
     @property
     def state(self) -> str:
@@ -48,6 +53,20 @@ def _answers(address: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _job_counts(outputs: Mapping[str, Any], ref: StackRef) -> tuple[int | None, int | None]:
+    """Jobs running and pending, as the head's agent counts them (None, None if it cannot)."""
+    from styx.jobs import AgentClient
+    from styx.workflow._nodes import cluster_access
+    from styx.workflow._target import stack_dir
+
+    try:
+        client = AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
+        activity = client.activity()
+    except (StyxError, subprocess.TimeoutExpired):
+        return None, None
+    return int(activity["jobs_active"]), int(activity["jobs_pending"])
 
 
 def cluster_status(project: str, backend_url: str | None = None) -> list[ClusterStatus]:
@@ -73,6 +92,9 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
             for n in outputs.get("nodes") or []
         )
         autostop = outputs.get("autostop")
+        running = pending = None
+        if nodes and nodes[0].reachable:
+            running, pending = _job_counts(outputs, ref)
         out.append(
             ClusterStatus(
                 cluster=listing.name,
@@ -81,6 +103,8 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
                 autostop=autostop if isinstance(autostop, dict) else None,
                 last_update=listing.last_update,
                 update_in_progress=listing.update_in_progress,
+                jobs_running=running,
+                jobs_pending=pending,
             )
         )
     return out

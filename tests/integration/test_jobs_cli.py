@@ -248,6 +248,8 @@ def test_a_plan_that_deletes_a_node_running_a_job_warns_in_every_format(styx: St
         assert any(warning in w and kills in w for w in plan["warnings"])
         # The head's job is not at risk: no warning names it.
         assert "head runs job" not in text
+        # `styx status` counts the cluster's jobs as its agent sees them.
+        assert "1 run, 0 wait" in styx("status")
     finally:
         client.cancel([job_id])
 
