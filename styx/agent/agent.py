@@ -26,11 +26,13 @@ import math
 import os
 import select
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Container, Dict, Optional, Tuple
 
 AGENT_VERSION = "1"
 DIR_NAME = ".styx-agent"
@@ -41,6 +43,7 @@ DEFAULT_CPU_DEMAND = 0.5
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "FAILED_SETUP")
 ACTIVE = ("SETTING_UP", "RUNNING")
 _TICK = 0.5
+_SECRETS_WAIT = 60.0
 _LOG_CHUNK = 1 << 20
 
 _SCHEMA = """
@@ -53,7 +56,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     setup TEXT,
     run TEXT NOT NULL,
     envs TEXT NOT NULL,
-    secrets TEXT,
+    secrets_token TEXT,
     cwd TEXT NOT NULL,
     task_id TEXT,
     state TEXT NOT NULL,
@@ -198,10 +201,12 @@ def submit_job(
     run = request.get("run")
     if not isinstance(run, str) or not run.strip():
         raise AgentError("the job has no run command")
+    secrets = {str(k): str(v) for k, v in dict(request.get("secrets") or {}).items()}
+    token = hand_secrets(secrets) if secrets else None
     with Tx(db):
         cursor = db.execute(
-            "INSERT INTO jobs (name, user, num_nodes, demand, setup, run, envs, secrets, cwd, "
-            "state, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', ?)",
+            "INSERT INTO jobs (name, user, num_nodes, demand, setup, run, envs, secrets_token, "
+            "cwd, state, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', ?)",
             (
                 str(request.get("name") or "job"),
                 str(request.get("user") or "unknown"),
@@ -210,7 +215,7 @@ def submit_job(
                 request.get("setup") or None,
                 run,
                 json.dumps(dict(request.get("envs") or {}), sort_keys=True),
-                json.dumps(dict(request.get("secrets") or {}), sort_keys=True),
+                token,
                 str(request.get("cwd") or ""),
                 now,
             ),
@@ -252,10 +257,10 @@ def get_job(db: sqlite3.Connection, job_id: int) -> sqlite3.Row:
 def finish_job(
     db: sqlite3.Connection, job_id: int, state: str, reason: str | None, now: float
 ) -> bool:
-    """Move a job to a terminal state unless it is in one already; forget its secrets."""
+    """Move a job to a terminal state unless it is in one already."""
     with Tx(db):
         done = db.execute(
-            "UPDATE jobs SET state = ?, reason = ?, ended_at = ?, secrets = NULL "
+            "UPDATE jobs SET state = ?, reason = ?, ended_at = ? "
             "WHERE id = ? AND state NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'FAILED_SETUP')",
             (state, reason, now, job_id),
         ).rowcount
@@ -331,10 +336,28 @@ def schedule(
 
 
 def schedule_step(
-    db: sqlite3.Connection, config: dict[str, Any], now: float
+    db: sqlite3.Connection,
+    config: dict[str, Any],
+    now: float,
+    held: Container[str] | None = None,
 ) -> list[tuple[int, list[str]]]:
-    """Allocate nodes to the pending jobs that fit; returns [(job id, node names)] to start."""
+    """Allocate nodes to the pending jobs that fit; returns [(job id, node names)] to start.
+
+    With `held` (the secret tokens the daemon holds), a job whose secrets have not arrived
+    waits; one whose secrets never arrive (or were lost with a restart) fails after a minute.
+    """
     with Tx(db):
+        if held is not None:
+            for r in db.execute(
+                "SELECT id, secrets_token, submitted_at FROM jobs WHERE state = 'PENDING' "
+                "AND secrets_token IS NOT NULL"
+            ).fetchall():
+                if r["secrets_token"] not in held and now - r["submitted_at"] > _SECRETS_WAIT:
+                    db.execute(
+                        "UPDATE jobs SET state = 'FAILED', ended_at = ?, reason = ? WHERE id = ?",
+                        (now, "its secrets were lost (the agent restarted): submit it again",
+                         r["id"]),
+                    )  # fmt: skip
         running = [
             (json.loads(r["demand"]), json.loads(r["nodes"] or "[]"))
             for r in db.execute("SELECT demand, nodes FROM jobs WHERE state IN (?, ?)", ACTIVE)
@@ -342,6 +365,7 @@ def schedule_step(
         pending = [
             (r["id"], r["num_nodes"], json.loads(r["demand"]))
             for r in db.execute("SELECT * FROM jobs WHERE state = 'PENDING' ORDER BY id")
+            if held is None or r["secrets_token"] is None or r["secrets_token"] in held
         ]
         chosen = schedule(config["nodes"], running, pending)
         cluster = config.get("cluster", "cluster")
@@ -501,7 +525,7 @@ def run_phase(
     """Run one phase (setup or run) of the job on each of its nodes at once; results per node."""
     log_dir = _ensure_dir(_path("logs", str(job["id"])))
     marker = job_marker(config, int(job["id"]))
-    secrets = json.loads(job["secrets"] or "{}")
+    secrets = job.get("secret_values") or {}
     procs = []
     for rank, name in enumerate(names):
         node = _node_by_name(config, name)
@@ -612,6 +636,9 @@ def supervise(job_id: int) -> None:
     row = get_job(db, job_id)
     job = dict(row)
     job["demand"] = json.loads(row["demand"])
+    # The daemon writes the job's secrets to our stdin: they never rest in a file.
+    handed = sys.stdin.read() if row["secrets_token"] else ""
+    job["secret_values"] = json.loads(handed) if handed else {}
     names = json.loads(row["nodes"])
     with Tx(db):
         db.execute("UPDATE jobs SET supervisor_pid = ? WHERE id = ?", (os.getpid(), job_id))
@@ -850,21 +877,30 @@ def _alive(pid: int | None) -> bool:
     return state not in ("Z", "X")
 
 
-def _spawn_supervisor(job_id: int) -> int:
+def _spawn_supervisor(job_id: int, secrets: dict[str, str] | None) -> int:
     log = os.open(_path("agent.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     proc = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "supervise", str(job_id)],
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=log,
         stderr=log,
         start_new_session=True,  # a daemon restart or upgrade leaves running jobs alone
         close_fds=True,
     )
     os.close(log)
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.write(json.dumps(secrets).encode("utf-8") if secrets else b"")
+    proc.stdin.close()
     return proc.pid
 
 
-def daemon_step(db: sqlite3.Connection, config: dict[str, Any], spawned: dict[int, int]) -> None:
+def daemon_step(
+    db: sqlite3.Connection,
+    config: dict[str, Any],
+    spawned: dict[int, int],
+    vault: dict[str, dict[str, str]],
+) -> None:
     """One turn of the loop: notice supervisors that died, start what fits."""
     now = time.time()
     for row in db.execute("SELECT id, supervisor_pid, started_at FROM jobs WHERE state IN (?, ?)",
@@ -878,8 +914,9 @@ def daemon_step(db: sqlite3.Connection, config: dict[str, Any], spawned: dict[in
         if not _alive(pid):
             why = "agent: the job's supervisor ended without a result"
             finish_job(db, row["id"], "FAILED", why, now)
-    for job_id, _names in schedule_step(db, config, now):
-        spawned[job_id] = _spawn_supervisor(job_id)
+    for job_id, _names in schedule_step(db, config, now, vault):
+        token = get_job(db, job_id)["secrets_token"]
+        spawned[job_id] = _spawn_supervisor(job_id, vault.pop(token, None) if token else None)
     active = db.execute("SELECT COUNT(*) FROM jobs WHERE state IN (?, ?)", ACTIVE).fetchone()[0]
     pending = db.execute("SELECT COUNT(*) FROM jobs WHERE state = 'PENDING'").fetchone()[0]
     with Tx(db):
@@ -888,6 +925,59 @@ def daemon_step(db: sqlite3.Connection, config: dict[str, Any], spawned: dict[in
         touch(db, "daemon_heartbeat", now)
         if active or pending:
             touch(db, "last_busy", now)
+
+
+def _secrets_address() -> str:
+    # An abstract socket (no file, no path-length limit); peers are checked by uid on accept.
+    tag = hashlib.sha256(agent_dir().encode("utf-8")).hexdigest()[:24]
+    return f"\0styx-agent-{tag}"
+
+
+def hand_secrets(secrets: dict[str, str]) -> str:
+    """Give a job's secrets to the daemon, which holds them in memory only; their token.
+
+    Secrets never go into the database or any other file: a job whose secrets the daemon
+    lost (a restart before it started) fails and says so.
+    """
+    token = hashlib.sha256(os.urandom(32)).hexdigest()[:32]
+    data = json.dumps({"token": token, "secrets": secrets}).encode("utf-8")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(10)
+            conn.connect(_secrets_address())
+            conn.sendall(data)
+            conn.shutdown(socket.SHUT_WR)
+            answer = conn.recv(64)
+    except OSError as exc:
+        raise AgentError(f"the agent daemon did not take the job's secrets: {exc}") from None
+    if answer != b"ok":
+        raise AgentError("the agent daemon refused the job's secrets")
+    return token
+
+
+def _take_secrets(server: socket.socket, vault: dict[str, dict[str, str]]) -> None:
+    try:
+        conn, _addr = server.accept()
+    except OSError:
+        return
+    with conn:
+        conn.settimeout(5)
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        if uid != os.getuid():  # only the agent's own user may hand over secrets
+            return
+        chunks = []
+        try:
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            request = json.loads(b"".join(chunks))
+            vault[str(request["token"])] = {str(k): str(v) for k, v in request["secrets"].items()}
+            conn.sendall(b"ok")
+        except (OSError, ValueError, KeyError):
+            return
 
 
 def run_daemon() -> None:
@@ -906,6 +996,11 @@ def run_daemon() -> None:
     stopping = []
     signal.signal(signal.SIGTERM, lambda _s, _f: stopping.append(True))
     spawned: dict[int, int] = {}
+    vault: dict[str, dict[str, str]] = {}  # secrets by token, in memory only
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(_secrets_address())
+    server.listen(16)
+    server.setblocking(False)
     with Tx(db):
         touch(db, "daemon_started")
     while not stopping:
@@ -913,10 +1008,13 @@ def run_daemon() -> None:
             mtime = os.stat(_path("config.json")).st_mtime
             if mtime != config_mtime:  # setup changed the cluster (a node added, say)
                 config, config_mtime = load_config(), mtime
-            daemon_step(db, config, spawned)
+            daemon_step(db, config, spawned, vault)
         except sqlite3.Error as exc:  # a busy database: try again next turn
             sys.stderr.write(f"agent: {exc}\n")
-        select.select([wake_r], [], [], _TICK)
+        readable, _w, _x = select.select([wake_r, server], [], [], _TICK)
+        if server in readable:
+            _take_secrets(server, vault)
+            continue
         try:
             while os.read(wake_r, 512):
                 pass

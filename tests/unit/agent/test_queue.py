@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import socket
 import sqlite3
 import threading
 from pathlib import Path
@@ -96,12 +97,34 @@ def test_queue_moves_pending_to_running_to_a_terminal_state(db: sqlite3.Connecti
     assert activity["last_job_end"] == 105.0 and activity["last_submit"] == 100.0
 
 
-def test_secrets_are_forgotten_when_the_job_ends(db: sqlite3.Connection) -> None:
+def test_secrets_go_to_the_daemons_memory_never_to_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    db = ag.connect(str(tmp_path / "jobs.db"))
+    with pytest.raises(ag.AgentError, match="did not take the job's secrets"):
+        submit(db, secrets={"TOKEN": "s3cr3t"})  # no daemon listening
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(ag._secrets_address())
+    server.listen(1)
+    vault: dict[str, dict[str, str]] = {}
+    taker = threading.Thread(target=ag._take_secrets, args=(server, vault))
+    taker.start()
     job = submit(db, secrets={"TOKEN": "s3cr3t"})
-    assert json.loads(ag.get_job(db, job)["secrets"]) == {"TOKEN": "s3cr3t"}
-    ag.finish_job(db, job, "CANCELLED", "cancelled", 101.0)
-    assert ag.get_job(db, job)["secrets"] is None
-    assert "s3cr3t" not in json.dumps(ag.job_record(db, ag.get_job(db, job)))
+    taker.join()
+    server.close()
+    token = ag.get_job(db, job)["secrets_token"]
+    assert vault == {token: {"TOKEN": "s3cr3t"}}
+    db.close()
+    for path in tmp_path.rglob("jobs.db*"):
+        assert b"s3cr3t" not in path.read_bytes()
+    db = ag.connect(str(tmp_path / "jobs.db"))
+    # The job waits for its secrets; with them it starts; lost ones fail it after a while.
+    assert ag.schedule_step(db, CONFIG, 100.5, held=set()) == []
+    assert ag.get_job(db, job)["state"] == "PENDING"
+    assert ag.schedule_step(db, CONFIG, 200.0, held=set()) == []
+    assert ag.get_job(db, job)["state"] == "FAILED"
+    assert "secrets were lost" in ag.get_job(db, job)["reason"]
 
 
 def test_concurrent_submits_get_distinct_ids(tmp_path: Path) -> None:
