@@ -850,6 +850,16 @@ def _read_pid() -> int | None:
     return pid if _is_daemon(pid) else None
 
 
+def _daemon_sha() -> str | None:
+    """The SHA-256 of the file the running daemon was started from (its pid file says)."""
+    try:
+        with open(_path("agent.pid"), encoding="ascii") as handle:
+            parts = handle.read().split()
+    except OSError:
+        return None
+    return parts[1] if len(parts) > 1 else None
+
+
 def _is_daemon(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
@@ -1248,7 +1258,8 @@ def main(argv: list[str] | None = None) -> int:
         if command == "status":
             pid = _read_pid()
             _emit({"running": pid is not None, "pid": pid,
-                   "sha256": file_sha256(os.path.abspath(__file__))})  # fmt: skip
+                   "sha256": file_sha256(os.path.abspath(__file__)),
+                   "daemon_sha256": _daemon_sha() if pid is not None else None})  # fmt: skip
         elif command == "submit":
             job_id = submit_job(db, config, json.loads(sys.stdin.read()), time.time())
             _wake_daemon()

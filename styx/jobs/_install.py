@@ -95,10 +95,14 @@ def install_agent(
         },
     )
     head = client.access.head
+    status = client.call("status")
+    if status.get("running") and status.get("daemon_sha256") == sha:
+        # The daemon re-reads its config by itself; a restart would drop held job secrets.
+        return AgentInstall(tuple(copied), False, int(status.get("pid") or 0), sha)
     if cluster.get("cloud") != "local":
         done = client.run([_systemd_script(head.user)], b"", timeout=120)
         if done.stdout.decode(errors="replace").strip() == "systemd":
-            status = client.call("status")
-            return AgentInstall(tuple(copied), True, int(status.get("pid") or 0), sha)
+            started = client.call("status")
+            return AgentInstall(tuple(copied), True, int(started.get("pid") or 0), sha)
     started = client.call("start")
     return AgentInstall(tuple(copied), bool(started["started"]), int(started["pid"]), sha)

@@ -112,7 +112,7 @@ def _agent_current(client: AgentClient) -> bool:
         status = client.call("status")
     except JobError:  # not installed, or not configured
         return False
-    return bool(status.get("running")) and status.get("sha256") == agent_sha256()
+    return bool(status.get("running")) and status.get("daemon_sha256") == agent_sha256()
 
 
 def job_request(spec: Spec, cluster: str) -> JobRequest:
