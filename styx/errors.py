@@ -10,6 +10,7 @@
     ├── CloudError                 a cloud cannot satisfy the request (catalog, features)
     │   └── CloudFieldError        task fields the cloud refuses, each located (file:line:col)
     ├── NodeError                  a node could not be reached, set up or run on
+    ├── JobError                   the cluster's agent refused or failed a job request
     ├── PlanError                  a saved plan is stale, tampered with, or unreadable
     ├── StorageError               a file or folder Styx needs cannot be read or written
     ├── PassphraseError            the passphrase of existing stacks is missing
@@ -31,6 +32,7 @@ __all__ = [
     "EngineError",
     "EngineNotFoundError",
     "Interrupted",
+    "JobError",
     "NodeError",
     "PassphraseError",
     "PlanError",
@@ -144,6 +146,14 @@ class NodeError(StyxError):
     def __init__(self, message: str, *, node: str | None = None) -> None:
         super().__init__(message)
         self.node = node
+
+
+class JobError(StyxError):
+    """The cluster's agent refused or failed a job request (or cannot be reached)."""
+
+    def __init__(self, message: str, *, cluster: str | None = None) -> None:
+        super().__init__(message)
+        self.cluster = cluster
 
 
 class PlanError(StyxError):

@@ -29,6 +29,7 @@ from styx.cli.cluster import (
 from styx.cli.compile import compile_command
 from styx.cli.engine import engine_group
 from styx.cli.gc import gc_command
+from styx.cli.jobs import cancel_command, logs_command, queue_command
 from styx.cli.show import show_command
 from styx.cli.status import status_command
 from styx.cli.unlock import unlock_command
@@ -55,6 +56,9 @@ cli.add_command(engine_group)
 cli.add_command(gc_command)
 cli.add_command(validate_command)
 cli.add_command(show_command)
+cli.add_command(queue_command)
+cli.add_command(logs_command)
+cli.add_command(cancel_command)
 
 
 def _debug() -> bool:

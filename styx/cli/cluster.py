@@ -9,6 +9,7 @@ import click
 from styx.cli._common import TaskArgs, target_options, terminal_reporter, use_color
 from styx.engine import StackRef
 from styx.errors import StyxError
+from styx.jobs import sync_logs
 from styx.plan import FORMATS, Format, Plan, render, render_text
 from styx.workflow import (
     PROJECT,
@@ -17,9 +18,10 @@ from styx.workflow import (
     apply_saved_plan,
     apply_target,
     down_stack,
-    exec_job,
     is_saved_plan,
     plan_target,
+    raise_for_job,
+    submit_job,
     write_saved_plan,
 )
 
@@ -107,37 +109,57 @@ def apply_command(
         raise click.exceptions.Exit(1)
 
 
-def _exec(target: Target, reporter: Reporter) -> None:
-    result = exec_job(target, reporter=reporter)
-    result.raise_for_failure()
-    click.echo(f"Job {result.job_id} succeeded on {len(result.nodes)} node(s); "
-               f"logs in {result.log_dir}", err=True)
+def _exec(target: Target, reporter: Reporter, detach: bool = False) -> None:
+    """Queue the task's run on its cluster's agent; follow it unless detached (issue 12)."""
+    client, job_id = submit_job(target)
+    cluster = target.cluster
+    if detach:
+        click.echo(f"Job {job_id} queued on {cluster}; follow it with "
+                   f"`styx logs {cluster} {job_id}`.")  # fmt: skip
+        return
+    reporter.info(f"job {job_id} queued on {cluster}; following its output ...")
+    try:
+        for line in client.logs(job_id):
+            reporter.output(line.node, line.text)
+    except KeyboardInterrupt:
+        click.echo(f"\nStopped following; job {job_id} goes on. Re-attach with "
+                   f"`styx logs {cluster} {job_id}`, cancel with `styx cancel {cluster} {job_id}`.",
+                   err=True)  # fmt: skip
+        raise click.exceptions.Exit(130) from None
+    job = client.job(job_id)
+    secrets = [secret.reveal() for secret in target.spec.secrets.values()]
+    log_dir = sync_logs(client, job_id, secrets=secrets)
+    raise_for_job(client, job)
+    click.echo(f"Job {job_id} succeeded on {len(job.nodes)} node(s); logs in {log_dir}",
+               err=True)  # fmt: skip
 
 
 @click.command("exec")
 @target_options
+@click.option("-d", "--detach", is_flag=True, help="Return once the job is queued; print its id.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the job's output.")
 def exec_command(
-    task_args: TaskArgs, quiet: bool,
+    task_args: TaskArgs, detach: bool, quiet: bool,
 ) -> None:
-    """Run the task's `run` on every node of its cluster at once."""
+    """Queue the task's `run` on its cluster and follow its output (Ctrl-C stops following)."""
     target = task_args.resolve()
-    _exec(target, terminal_reporter(quiet))
+    _exec(target, terminal_reporter(quiet), detach)
 
 
 @click.command("launch")
 @target_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
+@click.option("-d", "--detach", is_flag=True, help="Return once the job is queued; print its id.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def launch_command(
-    task_args: TaskArgs, yes: bool, quiet: bool,
+    task_args: TaskArgs, yes: bool, detach: bool, quiet: bool,
 ) -> None:
     """Apply, then exec: SkyPilot's `sky launch` habit."""
     target = task_args.resolve()
     reporter = terminal_reporter(quiet)
     if not _apply(target, yes, True, reporter):
         raise click.exceptions.Exit(1)
-    _exec(target, reporter)
+    _exec(target, reporter, detach)
 
 
 @click.command("down")

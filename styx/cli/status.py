@@ -31,12 +31,21 @@ def _autostop(autostop: dict[str, Any] | None) -> str:
     return f"{autostop.get('idle_minutes')}m idle, {action}"
 
 
+def _jobs(c: ClusterStatus) -> str:
+    if c.jobs_running is None:
+        return "-"
+    return f"{c.jobs_running} run, {c.jobs_pending} wait"
+
+
 def _table(clusters: list[ClusterStatus]) -> str:
-    lines = [f"{'CLUSTER':<20} {'CLOUD':<6} {'STATE':<9} {'NODES':<6} {'AUTOSTOP':<16} UPTIME"]
+    lines = [
+        f"{'CLUSTER':<20} {'CLOUD':<6} {'STATE':<9} {'NODES':<6} {'JOBS':<13} {'AUTOSTOP':<16} "
+        "UPTIME"
+    ]
     for c in clusters:
         uptime = _since(c.last_update) if c.state in ("up", "degraded") else "-"
         lines.append(
-            f"{c.cluster:<20} {c.cloud:<6} {c.state:<9} {len(c.nodes):<6} "
+            f"{c.cluster:<20} {c.cloud:<6} {c.state:<9} {len(c.nodes):<6} {_jobs(c):<13} "
             f"{_autostop(c.autostop):<16} {uptime}"
         )
         if c.problem is not None:

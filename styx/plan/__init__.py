@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from styx.plan._collect import steps_from_events
+from styx.plan._jobs import RunningJob, jobs_at_risk, node_steps
 from styx.plan._json import plan_from_dict, plan_from_json, plan_schema, render_json
 from styx.plan._markdown import (
     CI_HEADROOM,
@@ -38,10 +39,13 @@ __all__ = [
     "NodeSetupState",
     "Plan",
     "PropertyChange",
+    "RunningJob",
     "Step",
     "comment_marker",
     "display_type",
+    "jobs_at_risk",
     "node_changes",
+    "node_steps",
     "plan_from_dict",
     "plan_from_json",
     "plan_schema",

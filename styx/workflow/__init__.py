@@ -6,6 +6,14 @@ from styx.workflow._apply import ApplyResult, apply_planned, apply_target
 from styx.workflow._build import compile_target
 from styx.workflow._down import DownResult, down_stack
 from styx.workflow._exec import exec_job
+from styx.workflow._jobs import (
+    cluster_client,
+    cluster_ref,
+    install_cluster_agent,
+    job_request,
+    raise_for_job,
+    submit_job,
+)
 from styx.workflow._plan import Planned, plan_target
 from styx.workflow._progress import EngineProgress, Reporter, silent
 from styx.workflow._saved import (
@@ -43,19 +51,25 @@ __all__ = [
     "apply_planned",
     "apply_saved_plan",
     "apply_target",
+    "cluster_client",
+    "cluster_ref",
     "cluster_status",
     "compile_target",
     "down_stack",
     "exec_job",
     "git_commit",
+    "install_cluster_agent",
     "is_saved_plan",
+    "job_request",
     "plan_target",
+    "raise_for_job",
     "read_plan_file",
     "read_saved_plan",
     "resolve_target",
     "silent",
     "stack_dir",
     "stack_locks",
+    "submit_job",
     "unlock_stack",
     "write_saved_plan",
 ]

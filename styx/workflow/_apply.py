@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from styx.errors import Interrupted, StyxError
 from styx.plan import Plan
+from styx.workflow._jobs import install_cluster_agent
 from styx.workflow._lock import lock_path, stack_lock
 from styx.workflow._nodes import cluster_access, node_work
 from styx.workflow._outcomes import (
@@ -115,6 +116,8 @@ def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> Appl
                 outcomes[node.node] = finished(attempt, "failed", why[:500])
         write_outcomes(target.ref, record.with_outcomes(outcomes))
         setup.raise_for_failure()
+        # Jobs go through the head node's agent: installed (or upgraded) once setup is done.
+        install_cluster_agent(outputs, access, target.spec)
         return ApplyResult(
             plan=plan,
             applied=True,

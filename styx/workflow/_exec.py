@@ -4,14 +4,32 @@ from __future__ import annotations
 
 from styx.engine import StackOps, open_stack
 from styx.errors import Interrupted, NodeError, StackNotFoundError
-from styx.nodes import JobResult, run_job
+from styx.nodes import ClusterAccess, JobResult, run_job
 from styx.workflow._lock import lock_path, stack_lock
 from styx.workflow._nodes import cluster_access, node_work
 from styx.workflow._outcomes import read_outcomes
 from styx.workflow._progress import Reporter, silent
 from styx.workflow._target import Target
 
-__all__ = ["exec_job"]
+__all__ = ["exec_job", "require_setup_complete"]
+
+
+def require_setup_complete(target: Target, access: ClusterAccess) -> None:
+    """NodeError naming every node whose last setup did not complete: no job runs there."""
+    record = read_outcomes(target.ref)
+    unready: list[str] = []
+    for node in access.nodes:
+        outcome = record.get(node.name) if record is not None else None
+        if outcome is None:
+            unready.append(f"{node.name} (setup never ran)")
+        elif not outcome.complete:
+            unready.append(f"{node.name} ({outcome.describe()})")
+    if unready:
+        raise NodeError(
+            f"cluster {target.cluster} is not set up on {', '.join(unready)}: no job runs "
+            "there; `styx apply` completes setup first",
+            node=unready[0].split(" ")[0],
+        )
 
 
 def exec_job(target: Target, *, reporter: Reporter | None = None, wait: float = 0.0) -> JobResult:
@@ -31,20 +49,7 @@ def exec_job(target: Target, *, reporter: Reporter | None = None, wait: float = 
                 f"cluster {target.cluster} does not exist: run `styx apply` first", stack=err.stack
             ) from err
         access = cluster_access(outputs, target.state_dir, target.ref.stack)
-        record = read_outcomes(target.ref)
-        unready: list[str] = []
-        for node in access.nodes:
-            outcome = record.get(node.name) if record is not None else None
-            if outcome is None:
-                unready.append(f"{node.name} (setup never ran)")
-            elif not outcome.complete:
-                unready.append(f"{node.name} ({outcome.describe()})")
-        if unready:
-            raise NodeError(
-                f"cluster {target.cluster} is not set up on {', '.join(unready)}: no job runs "
-                "there; `styx apply` completes setup first",
-                node=unready[0].split(" ")[0],
-            )
+        require_setup_complete(target, access)
         reporter.info(f"running the job on {len(access.nodes)} node(s) of {target.cluster} ...")
         try:
             return run_job(

@@ -12,6 +12,7 @@ from styx.engine import StackOps, open_stack
 from styx.nodes import read_node_records, setup_digest
 from styx.plan import NodeSetupState, Plan, node_changes, steps_from_events
 from styx.workflow._build import compile_target, program_for
+from styx.workflow._jobs import job_warnings
 from styx.workflow._lock import lock_holder, lock_path
 from styx.workflow._nodes import cluster_access, node_work
 from styx.workflow._outcomes import NodeOutcome, OutcomeRecord, read_outcomes
@@ -144,7 +145,7 @@ def plan_target(
         drift=drift,
         cost_before=float(before) if isinstance(before, int | float) else 0.0,
         cost_after=graph.hourly_cost,
-        warnings=warnings,
+        warnings=(*warnings, *job_warnings(target, steps, previous)),
         stack_version=outcome.stack_version,
         spec_hash=graph.spec_hash,
         git_commit=git_commit(target.spec.source),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +19,7 @@ from styx.engine import (
     list_stacks,
     open_stack,
 )
-from styx.errors import EngineError, StackNotFoundError
+from styx.errors import EngineError, StackNotFoundError, StyxError
 
 __all__ = ["ClusterStatus", "NodeStatus", "cluster_status"]
 
@@ -44,6 +46,9 @@ class ClusterStatus:
     # Why the stack cannot be read (a corrupt checkpoint, say); the others still show.
     problem: str | None = None
     recorded: bool = True  # False: found on this host, but no stack records it
+    # From the head's agent (issue 12); None when it could not be asked.
+    jobs_running: int | None = None
+    jobs_pending: int | None = None
 
     @property
     def state(self) -> str:
@@ -65,6 +70,20 @@ def _answers(address: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _job_counts(outputs: Mapping[str, Any], ref: StackRef) -> tuple[int | None, int | None]:
+    """Jobs running and pending, as the head's agent counts them (None, None if it cannot)."""
+    from styx.jobs import AgentClient
+    from styx.workflow._nodes import cluster_access
+    from styx.workflow._target import stack_dir
+
+    try:
+        client = AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
+        activity = client.activity()
+    except (StyxError, subprocess.TimeoutExpired):
+        return None, None
+    return int(activity["jobs_active"]), int(activity["jobs_pending"])
 
 
 def cluster_status(project: str, backend_url: str | None = None) -> list[ClusterStatus]:
@@ -96,7 +115,7 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
                                      listing.update_in_progress,
                                      problem=str(err).strip().splitlines()[0]))
             continue
-        out.append(_cluster(listing, outputs))
+        out.append(_cluster(listing, outputs, ref))
     # Nodes of a cluster whose stack is gone (its checkpoint deleted) still run here.
     known = {c.cluster for c in out}
     for cloud_name in HOST_CLOUDS:
@@ -107,7 +126,7 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
     return out
 
 
-def _cluster(listing: StackListing, outputs: dict[str, Any]) -> ClusterStatus:
+def _cluster(listing: StackListing, outputs: dict[str, Any], ref: StackRef) -> ClusterStatus:
     nodes = tuple(
         NodeStatus(
             name=str(n["name"]),
@@ -120,8 +139,12 @@ def _cluster(listing: StackListing, outputs: dict[str, Any]) -> ClusterStatus:
         )
         for n in outputs.get("nodes") or []
     )
+    recorded = bool(outputs.get("nodes"))
     if not nodes:
         nodes = _host_nodes(listing.name)
+    running = pending = None
+    if recorded and nodes and nodes[0].reachable:
+        running, pending = _job_counts(outputs, ref)
     autostop = outputs.get("autostop")
     return ClusterStatus(
         cluster=listing.name,
@@ -130,7 +153,9 @@ def _cluster(listing: StackListing, outputs: dict[str, Any]) -> ClusterStatus:
         autostop=autostop if isinstance(autostop, dict) else None,
         last_update=listing.last_update,
         update_in_progress=listing.update_in_progress,
-        recorded=bool(outputs.get("nodes")) or not nodes,
+        recorded=recorded or not nodes,
+        jobs_running=running,
+        jobs_pending=pending,
     )
 
 

@@ -1,0 +1,42 @@
+"""Jobs: the client of a cluster's head-node agent (submit, queue, logs, cancel, wait, install).
+
+client = AgentClient(access)                 one shared SSH connection to the head
+job_id = client.submit(JobRequest(run="python train.py", num_nodes=2))
+for line in client.logs(job_id):             follows until the job ends
+    print(line.node, line.text)
+client.wait(job_id).state                    SUCCEEDED, FAILED, CANCELLED, ...
+install_agent(client, nodes, cluster_info)   idempotent; upgrades when the file changed
+"""
+
+from __future__ import annotations
+
+from styx.jobs._client import AgentClient
+from styx.jobs._install import AgentInstall, install_agent
+from styx.jobs._model import (
+    ACTIVE_STATES,
+    TERMINAL_STATES,
+    AgentNode,
+    Demand,
+    Job,
+    JobNodeExit,
+    JobRequest,
+    JobState,
+    LogLine,
+)
+from styx.jobs._sync import sync_logs
+
+__all__ = [
+    "ACTIVE_STATES",
+    "TERMINAL_STATES",
+    "AgentClient",
+    "AgentInstall",
+    "AgentNode",
+    "Demand",
+    "Job",
+    "JobNodeExit",
+    "JobRequest",
+    "JobState",
+    "LogLine",
+    "install_agent",
+    "sync_logs",
+]

@@ -1,0 +1,235 @@
+"""Talk to a cluster's agent: run its command on the head over one shared SSH connection.
+
+Every call is `ssh head python3 ~/.styx-agent/agent.py SUBCOMMAND --json`; the first one opens
+a connection master (ControlMaster, ControlPersist) under the stack's folder that later calls
+reuse, so a `queue` costs one round trip, not a handshake. Host keys are checked against the
+known_hosts Styx writes from the stack's outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from styx.errors import JobError
+from styx.jobs._model import Job, JobRequest, LogLine
+from styx.nodes import ClusterAccess, render_known_hosts
+from styx.nodes._ssh import ssh_options
+
+__all__ = ["AGENT_COMMAND", "AgentClient"]
+
+AGENT_COMMAND = 'python3 "$HOME/.styx-agent/agent.py"'
+# A Unix socket path holds 107 bytes; ssh's %C is 40 characters, and while binding it adds a
+# temporary suffix of about 17. A longer folder gets no connection sharing (still correct).
+_MAX_CONTROL_DIR = 107 - 1 - 40 - 18
+_PERSIST_SECONDS = 120
+
+
+class AgentClient:
+    """The agent on one cluster's head node, as typed calls.
+
+    `folder` holds the known_hosts file and the connection master's socket; the stack's
+    folder (state_dir/agent) by default.
+    """
+
+    def __init__(self, access: ClusterAccess, folder: Path | None = None) -> None:
+        self.access = access
+        self.folder = folder or access.state_dir / "agent"
+        self.known_hosts = self.folder / "known_hosts"
+        self._ready = False
+
+    def _prepare(self) -> None:
+        """Write known_hosts (the stack's host keys) once, before the first connection."""
+        if self._ready:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        text = render_known_hosts(self.access)
+        if not self.known_hosts.is_file() or self.known_hosts.read_text() != text:
+            fd = os.open(self.known_hosts, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
+        self._ready = True
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _control(self) -> list[str]:
+        control = self.folder / "cm"
+        if len(str(control)) > _MAX_CONTROL_DIR:
+            return ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
+        control.mkdir(exist_ok=True, mode=0o700)
+        return [
+            "-o", "ControlMaster=auto",
+            "-o", f'ControlPath="{control}/%C"',
+            "-o", f"ControlPersist={_PERSIST_SECONDS}",
+        ]  # fmt: skip
+
+    def argv(self, remote: str, node: str | None = None) -> list[str]:
+        """The ssh command that runs `remote` on the head (or on `node`)."""
+        self._prepare()
+        target = self.access.node(node) if node else self.access.head
+        return [
+            "ssh",
+            *ssh_options(self.access, self.known_hosts),
+            *self._control(),
+            "-i", str(self.access.private_key_path),
+            "-p", str(target.port),
+            "-l", target.user,
+            target.address,
+            remote,
+        ]  # fmt: skip
+
+    def run(
+        self,
+        args: Sequence[str],
+        stdin: bytes | None = None,
+        *,
+        node: str | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run ssh to the head (or `node`) with `args` as the remote command; the raw result."""
+        return subprocess.run(
+            self.argv(" ".join(args), node),
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def call(
+        self, *args: str, stdin: dict[str, Any] | None = None, timeout: float = 300
+    ) -> dict[str, Any]:
+        """Run one agent subcommand and return its JSON answer; JobError on any failure."""
+        payload = json.dumps(stdin).encode("utf-8") if stdin is not None else None
+        done = self.run([AGENT_COMMAND, *args, "--json"], payload, timeout=timeout)
+        return self._answer(done, args[0] if args else "")
+
+    def _answer(self, done: subprocess.CompletedProcess[bytes], what: str) -> dict[str, Any]:
+        text = done.stdout.decode("utf-8", errors="replace").strip()
+        try:
+            answer = json.loads(text.splitlines()[-1]) if text else None
+        except json.JSONDecodeError:
+            answer = None
+        if isinstance(answer, dict) and "error" in answer:
+            raise JobError(f"{self.access.cluster}: {answer['error']}", cluster=self.access.cluster)
+        if done.returncode != 0 or not isinstance(answer, dict):
+            why = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
+            detail = why[-1] if why else f"exit code {done.returncode}"
+            if "No such file" in detail or "can't open file" in detail:
+                detail = "the agent is not installed on the head node (run `styx apply`)"
+            raise JobError(
+                f"{self.access.cluster}: agent {what} failed: {detail}", cluster=self.access.cluster
+            )
+        return answer
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def submit(self, request: JobRequest) -> int:
+        """Queue a job; its id. It starts as soon as its nodes have room (FIFO)."""
+        return int(self.call("submit", stdin=request.to_json())["id"])
+
+    def queue(self, jobs: Sequence[int] = ()) -> list[Job]:
+        """Every job on the cluster (or the ones named), oldest first."""
+        answer = self.call("queue", *(str(j) for j in jobs))
+        return [Job.from_json(raw) for raw in answer["jobs"]]
+
+    def job(self, job_id: int) -> Job:
+        return self.queue([job_id])[0]
+
+    def cancel(self, jobs: Sequence[int] = (), *, every: bool = False) -> list[int]:
+        """Cancel jobs (or every unfinished one): all their processes end on all their nodes."""
+        args = ["cancel", *(str(j) for j in jobs)]
+        if every:
+            args.append("--all")
+        return [int(j) for j in self.call(*args)["cancelled"]]
+
+    def wait(self, job_id: int, timeout: float = 0) -> Job:
+        """Block until the job has ended (or `timeout` seconds passed, when given)."""
+        args = ["wait", str(job_id)] + (["--timeout", str(timeout)] if timeout else [])
+        remote_timeout = timeout + 60 if timeout else 7 * 24 * 3600
+        return Job.from_json(self.call(*args, timeout=remote_timeout))
+
+    def activity(self) -> dict[str, float]:
+        """What autostop reads: last submit, last job end, jobs active and pending."""
+        return {k: float(v) for k, v in self.call("activity").items()}
+
+    def log_chunks(
+        self, job_id: int, offsets: dict[str, int], node: str | None = None
+    ) -> tuple[dict[str, bytes], dict[str, int], bool]:
+        """What the logs gained since `offsets`: (text per node, new offsets, job ended)."""
+        args = ["logs", str(job_id), "--offsets", _quote(json.dumps(offsets))]
+        if node:
+            args += ["--node", node]
+        answer = self.call(*args)
+        texts = {name: part["text"].encode("utf-8") for name, part in answer["nodes"].items()}
+        moved = {name: int(part["offset"]) for name, part in answer["nodes"].items()}
+        return texts, {**offsets, **moved}, bool(answer["ended"])
+
+    def logs(
+        self, job_id: int, *, node: str | None = None, follow: bool = True
+    ) -> Iterator[LogLine]:
+        """The job's output, line by line; with follow, until the job ends (Ctrl-C stops
+        following, not the job)."""
+        if not follow:
+            offsets: dict[str, int] = {}
+            while True:
+                texts, offsets, _ended = self.log_chunks(job_id, offsets, node)
+                if not any(texts.values()):
+                    return
+                for name, data in sorted(texts.items()):
+                    for line in data.decode("utf-8", errors="replace").splitlines():
+                        yield LogLine(name, line)
+        args = [AGENT_COMMAND, "logs", str(job_id), "--follow", "--json"]
+        if node:
+            args += ["--node", node]
+        process = subprocess.Popen(
+            self.argv(" ".join(args)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        ended = [False]
+        try:
+            assert process.stdout is not None
+            yield from _follow(process.stdout, self.access.cluster, ended)
+        finally:
+            if process.poll() is None:
+                process.terminate()
+            process.wait()
+        if not ended[0]:
+            why = (process.stderr.read() if process.stderr else b"").decode(errors="replace")
+            raise JobError(
+                f"{self.access.cluster}: following job {job_id} stopped: {why.strip()}",
+                cluster=self.access.cluster,
+            )
+
+    def close(self) -> None:
+        """End the shared connection now instead of after its idle time."""
+        control = self.folder / "cm"
+        if control.is_dir():
+            from styx.nodes._ssh import close_masters
+
+            close_masters(control)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _follow(stream: IO[bytes], cluster: str, ended: list[bool]) -> Iterator[LogLine]:
+    for raw in stream:
+        try:
+            event = json.loads(raw)
+        except json.JSONDecodeError:
+            continue
+        if "error" in event:
+            raise JobError(f"{cluster}: {event['error']}", cluster=cluster)
+        if "text" in event:
+            for line in str(event["text"]).splitlines():
+                yield LogLine(str(event["node"]), line)
+        if "end" in event:
+            ended[0] = True
+            return

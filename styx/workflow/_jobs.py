@@ -1,0 +1,204 @@
+"""Jobs on a cluster through its agent: install it after setup, reach it by cluster name, submit."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from styx.agent import agent_sha256
+from styx.engine import StackOps, StackRef, default_backend_url, open_stack
+from styx.errors import JobError, NodeError, StackNotFoundError
+from styx.jobs import (
+    ACTIVE_STATES,
+    AgentClient,
+    AgentInstall,
+    AgentNode,
+    Demand,
+    Job,
+    JobRequest,
+    install_agent,
+)
+from styx.nodes import ClusterAccess
+from styx.plan import RunningJob, Step, jobs_at_risk, node_steps
+from styx.spec import Spec
+from styx.workflow._exec import require_setup_complete
+from styx.workflow._lock import lock_path, stack_lock
+from styx.workflow._nodes import cluster_access
+from styx.workflow._target import PROJECT, Target, stack_dir
+
+__all__ = [
+    "cluster_client",
+    "cluster_ref",
+    "install_cluster_agent",
+    "job_request",
+    "job_warnings",
+    "raise_for_job",
+    "submit_job",
+]
+
+
+def _demand(spec: Spec) -> Demand:
+    resources = spec.resources
+    accelerators = {}
+    if resources.accelerator is not None:
+        accelerators[resources.accelerator.name] = resources.accelerator.count
+    return Demand(resources.cpus.value if resources.cpus else None, accelerators)
+
+
+def agent_nodes(outputs: Mapping[str, Any], access: ClusterAccess, spec: Spec) -> list[AgentNode]:
+    """The nodes as the head's agent reaches them, with what each offers jobs.
+
+    Inside the cluster the head connects to private addresses where the cloud has them (AWS);
+    local nodes have only their loopback address. A node offers what the task asked per node.
+    """
+    raw = {str(n.get("name")): n for n in outputs.get("nodes") or [] if isinstance(n, Mapping)}
+    offer = _demand(spec)
+    nodes = []
+    for node in access.nodes:
+        private = str(raw.get(node.name, {}).get("private_address") or "")
+        address, port = (private, 22) if private else (node.address, node.port)
+        nodes.append(
+            AgentNode(
+                name=node.name,
+                rank=node.rank,
+                address=address,
+                port=port,
+                user=node.user,
+                ip=address,
+                host_public_key=node.host_public_key,
+                cpus=offer.cpus,
+                accelerators=offer.accelerators,
+            )
+        )
+    return nodes
+
+
+def install_cluster_agent(
+    outputs: Mapping[str, Any], access: ClusterAccess, spec: Spec
+) -> AgentInstall:
+    """Install or upgrade the agent on the cluster the stack's outputs describe; start it."""
+    info = {
+        "cluster": access.cluster,
+        "cloud": access.cloud,
+        "region": outputs.get("region") or spec.resources.region,
+        "zone": spec.resources.zone,
+    }
+    return install_agent(AgentClient(access), agent_nodes(outputs, access, spec), info)
+
+
+def cluster_ref(cluster: str, backend_url: str | None = None) -> StackRef:
+    """The stack that holds a cluster of this name in the default (or given) backend."""
+    return StackRef(PROJECT, cluster, backend_url or default_backend_url())
+
+
+def _open_cluster(ref: StackRef) -> tuple[Mapping[str, Any], AgentClient]:
+    try:
+        outputs = StackOps(open_stack(ref, create=False)).outputs()
+    except StackNotFoundError as err:
+        raise StackNotFoundError(
+            f"cluster {ref.stack} does not exist: run `styx apply` first", stack=err.stack
+        ) from err
+    return outputs, AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
+
+
+def cluster_client(ref: StackRef) -> AgentClient:
+    """A client of the agent on the cluster recorded in `ref`'s stack outputs."""
+    return _open_cluster(ref)[1]
+
+
+def _agent_current(client: AgentClient) -> bool:
+    try:
+        status = client.call("status")
+    except JobError:  # not installed, or not configured
+        return False
+    return bool(status.get("running")) and status.get("daemon_sha256") == agent_sha256()
+
+
+def job_request(spec: Spec, cluster: str) -> JobRequest:
+    """The job a task's `run` makes: its nodes, resources, envs and secrets."""
+    if not spec.run:
+        raise JobError("the task has no run command", cluster=cluster)
+    return JobRequest(
+        run=spec.run,
+        name=spec.name or cluster,
+        user=getpass.getuser(),
+        num_nodes=spec.num_nodes,
+        demand=_demand(spec),
+        envs=dict(spec.envs),
+        secrets={name: secret.reveal() for name, secret in spec.secrets.items()},
+        cwd="sky_workdir" if spec.workdir is not None else "",
+    )
+
+
+def submit_job(target: Target, client: AgentClient | None = None) -> tuple[AgentClient, int]:
+    """Queue the target's `run` on its cluster; the client used and the job's id.
+
+    Without a client given, the agent is checked first and (re)installed when it is missing,
+    stopped or another version (a cluster applied before this Styx, say).
+    """
+    # Submitting shares the stack's lock with other jobs and excludes apply and down, so no
+    # job is queued on a cluster whose setup is under way (the job itself outlives the lock).
+    with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True):
+        if client is None:
+            outputs, client = _open_cluster(target.ref)
+            require_setup_complete(target, client.access)
+            if not _agent_current(client):
+                install_cluster_agent(outputs, client.access, target.spec)
+        else:
+            require_setup_complete(target, client.access)
+        return client, client.submit(job_request(target.spec, target.cluster))
+
+
+_LAST_LINES = 10
+
+
+def raise_for_job(client: AgentClient, job: Job) -> None:
+    """JobError naming each node the job failed on, its exit code and its last lines."""
+    if job.ok:
+        return
+    parts = []
+    for node in job.nodes:
+        if node.error is not None and node.error.startswith("stopped:"):
+            continue  # ended by Styx because another node failed first
+        if node.error is None and node.exit_code == 0:
+            continue
+        why = f"exit code {node.exit_code}" if node.error is None else node.error
+        part = f"job {job.id} failed on {node.node} ({why})"
+        tail = [line.text for line in client.logs(job.id, node=node.node, follow=False)]
+        if tail:
+            part += "\n" + "\n".join(f"  {line}" for line in tail[-_LAST_LINES:])
+        parts.append(part)
+    if not parts:
+        parts.append(f"job {job.id} {job.state.lower()}: {job.reason or 'no reason given'}")
+    raise JobError("\n".join(parts), cluster=client.access.cluster)
+
+
+def job_warnings(
+    target: Target, steps: Sequence[Step], outputs: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The plan's warnings for running jobs its changes would kill (asks the head's agent).
+
+    Asked only when a change replaces, stops or deletes a node of an applied cluster. When
+    the agent cannot answer, the plan says it cannot know, never that no job is at risk.
+    """
+    if not node_steps(steps, target.cluster) or not outputs.get("nodes"):
+        return ()
+    try:
+        client = AgentClient(cluster_access(outputs, target.state_dir, target.ref.stack))
+        jobs = client.queue()
+    except (JobError, NodeError, subprocess.TimeoutExpired) as err:
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return (
+            f"the jobs on {target.cluster} are unknown ({why}): this change may kill a running job",
+        )
+    running = [
+        RunningJob(
+            job.id, job.name, job.started_at or job.submitted_at, tuple(n.node for n in job.nodes)
+        )
+        for job in jobs
+        if job.state in ACTIVE_STATES
+    ]
+    return jobs_at_risk(steps, target.cluster, running, time.time())
