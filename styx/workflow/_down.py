@@ -93,10 +93,13 @@ def _down(
     if ops is not None and recorded:
         ops.destroy(message=f"styx down {ref.stack}", on_event=EngineProgress(reporter.info),
                     report=reporter.info)  # fmt: skip
-    for _cloud, holdings in on_host:
-        reporter.info(f"removing what the host still holds of {ref.stack}: "
-                      f"{holdings.description}")  # fmt: skip
     for cloud in hosts:
+        # Looked at again after the engine's teardown: what it did not remove (nodes of a
+        # killed apply the stack never recorded, a folder left by hand) is said, then swept.
+        left = cloud.host_leftovers(ref.stack)
+        if not left.empty:
+            reporter.info(f"removing what the host still holds of {ref.stack}: "
+                          f"{left.description}")  # fmt: skip
         cloud.sweep_host(ref.stack)
     remove_outcomes(ref)
     return DownResult(ref.stack, True, shown)
