@@ -9,38 +9,42 @@ from typing import NoReturn
 
 import click
 
-from styx.cli._app import cli
-from styx.cli.catalog import catalog_group
-from styx.cli.check import check_command
-from styx.cli.cluster import (
-    apply_command,
-    down_command,
-    exec_command,
-    launch_command,
-    plan_command,
-)
-from styx.cli.compile import compile_command
-from styx.cli.engine import engine_group
-from styx.cli.status import status_command
-from styx.cli.validate import validate_command
+from styx.cli._app import LazyCommand, cli
 from styx.errors import StyxError
 
 __all__ = ["cli", "main"]
 
-cli.add_command(catalog_group)
-for command in (
-    plan_command,
-    apply_command,
-    exec_command,
-    launch_command,
-    status_command,
-    down_command,
-):
-    cli.add_command(command)
-cli.add_command(check_command)
-cli.add_command(compile_command)
-cli.add_command(engine_group)
-cli.add_command(validate_command)
+# name -> (module, attribute, the command's short help). A command's module is imported only
+# when that command runs; tests/unit/cli/test_startup.py keeps the summaries equal to the
+# commands' own and checks which libraries each pure command loads.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "apply": ("styx.cli.cluster", "apply_command",
+              "Show the plan, ask, provision the cluster, then set its nodes up."),
+    "catalog": ("styx.cli.catalog", "catalog_group",
+                "The AWS instance catalog the optimizer chooses from."),
+    "check": ("styx.cli.check", "check_command",
+              "Check the engine, ansible, OpenSSH, AWS credentials and the state backend."),
+    "compile": ("styx.cli.compile", "compile_command",
+                "Compile TASK into the resources its cloud would create, without touching "
+                "the cloud."),
+    "down": ("styx.cli.cluster", "down_command",
+             "Tear the cluster down (the stack and its history stay)."),
+    "engine": ("styx.cli.engine", "engine_group",
+               "Install or locate Pulumi's engine (the `pulumi` command)."),
+    "exec": ("styx.cli.cluster", "exec_command",
+             "Run the task's `run` on every node of its cluster at once."),
+    "launch": ("styx.cli.cluster", "launch_command",
+               "Apply, then exec: SkyPilot's `sky launch` habit."),
+    "plan": ("styx.cli.cluster", "plan_command",
+             "Show what `styx apply` would change, without changing anything."),
+    "status": ("styx.cli.status", "status_command",
+               "Show every cluster, its nodes and whether they answer now."),
+    "validate": ("styx.cli.validate", "validate_command",
+                 "Check TASK (SkyPilot's task YAML) and show what Styx understood."),
+}
+
+for _name, (_module, _attribute, _summary) in _COMMANDS.items():
+    cli.add_lazy(_name, LazyCommand(_module, _attribute, _summary))
 
 
 def _debug() -> bool:
