@@ -74,12 +74,22 @@ def run(argv: Sequence[str], env: Mapping[str, str]) -> Run:
     return Run(elapsed, usage.ru_maxrss / 1024)
 
 
-def interleaved(subjects: Mapping[str, Sequence[str]], env: Mapping[str, str],
-                repeat: int) -> dict[str, Run]:
-    """Each subject `repeat` times, round-robin (so load drifts hit all alike); medians."""
-    runs: dict[str, list[Run]] = {name: [] for name in subjects}
+@dataclass(frozen=True)
+class Envs:
+    """The floors run this checkout's code; the subjects run --code's (by default the same)."""
+
+    floor: Mapping[str, str]
+    subject: Mapping[str, str]
+
+
+def interleaved(floors: Mapping[str, Sequence[str]], subjects: Mapping[str, Sequence[str]],
+                envs: Envs, repeat: int) -> dict[str, Run]:
+    """Each process `repeat` times, round-robin (so load drifts hit all alike); medians."""
+    every = [(name, argv, envs.floor) for name, argv in floors.items()]
+    every += [(name, argv, envs.subject) for name, argv in subjects.items()]
+    runs: dict[str, list[Run]] = {name: [] for name, _, _ in every}
     for _ in range(repeat):
-        for name, argv in subjects.items():
+        for name, argv, env in every:
             runs[name].append(run(argv, env))
     return {name: Run(statistics.median(r.seconds for r in rs), max(r.peak_mb for r in rs))
             for name, rs in runs.items()}
@@ -89,12 +99,11 @@ def verdict(ok: bool) -> str:
     return "meets" if ok else "MISSES"
 
 
-def startup(env: Mapping[str, str], repeat: int) -> None:
-    found = interleaved({
-        "python -c pass": [sys.executable, "-c", "pass"],
+def startup(envs: Envs, repeat: int) -> None:
+    found = interleaved({"python -c pass": [sys.executable, "-c", "pass"]}, {
         "styx --help": [*STYX, "--help"],
         "styx validate examples/hello.yaml": [*STYX, "validate", "examples/hello.yaml"],
-    }, env, repeat)
+    }, envs, repeat)
     floor = found["python -c pass"].seconds
     print(f"start-up (median of {repeat})          target: <= 3x python -c pass, <= 0.3 s")
     print(f"  {'python -c pass':<36} {floor:6.3f} s")
@@ -127,7 +136,7 @@ def ssh_round_trips(target: Target) -> float:
         return time.perf_counter() - start
 
 
-def cluster(tmp: Path, env: Mapping[str, str], repeat: int) -> None:
+def cluster(tmp: Path, envs: Envs, repeat: int) -> None:
     from styx.workflow import apply_target, down_stack, resolve_target
 
     task = tmp / "warm2.yaml"
@@ -136,10 +145,9 @@ def cluster(tmp: Path, env: Mapping[str, str], repeat: int) -> None:
     print("applying a 2-node cluster (not timed) ...", flush=True)
     apply_target(target)
     try:
-        found = interleaved({
-            "preview script": [sys.executable, str(BENCH / "_preview.py"), str(task)],
-            "styx plan": [*STYX, "plan", str(task), "-q"],
-        }, env, repeat)
+        found = interleaved(
+            {"preview script": [sys.executable, str(BENCH / "_preview.py"), str(task)]},
+            {"styx plan": [*STYX, "plan", str(task), "-q"]}, envs, repeat)
         floor, plan = found["preview script"].seconds, found["styx plan"].seconds
         print(f"no-change plan, 2 nodes (median of {repeat})  target: <= 1.3x the preview script")
         print(f"  {'Automation API preview script':<36} {floor:6.2f} s")
@@ -150,7 +158,7 @@ def cluster(tmp: Path, env: Mapping[str, str], repeat: int) -> None:
         exec_s: list[float] = []
         for _ in range(repeat):
             ssh_s.append(ssh_round_trips(target))
-            exec_s.append(run([*STYX, "exec", str(task), "-q"], env).seconds)
+            exec_s.append(run([*STYX, "exec", str(task), "-q"], envs.subject).seconds)
         floor, subject = statistics.median(ssh_s), statistics.median(exec_s)
         print(f"exec of a trivial job, warm 2 nodes (median of {repeat})  target: <= 1.0 s")
         print(f"  {'plain ssh to each node, in parallel':<36} {floor:6.2f} s")
@@ -160,16 +168,15 @@ def cluster(tmp: Path, env: Mapping[str, str], repeat: int) -> None:
         down_stack(target.ref)
 
 
-def scale(tmp: Path, env: Mapping[str, str], sizes: Sequence[int], repeat: int) -> None:
+def scale(tmp: Path, envs: Envs, sizes: Sequence[int], repeat: int) -> None:
     print(f"fresh plans against the dynamic-resource floor (median of {repeat})  "
           "target at 1,000: <= 1.2x the floor, <= 250 MB")
     for nodes in sizes:
         task = tmp / f"scale{nodes}.yaml"
         task.write_text(TASK.format(name=f"scale{nodes}", nodes=nodes))
-        found = interleaved({
-            "floor": [sys.executable, str(BENCH / "_floor.py"), str(nodes)],
-            "plan": [*STYX, "plan", str(task), "-q", "--format", "json"],
-        }, env, repeat)
+        found = interleaved(
+            {"floor": [sys.executable, str(BENCH / "_floor.py"), str(nodes)]},
+            {"plan": [*STYX, "plan", str(task), "-q", "--format", "json"]}, envs, repeat)
         floor, plan = found["floor"], found["plan"]
         ratio = plan.seconds / floor.seconds
         mark = (f"  {verdict(ratio <= 1.2)} 1.2x, {verdict(plan.peak_mb <= 250)} 250 MB"
@@ -196,12 +203,15 @@ def main() -> None:
         sizes.append(1000)
 
     with isolated_styx_home() as tmp:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(args.code.resolve()), str(BENCH), os.environ.get("PYTHONPATH", "")])}
-        startup(env, max(args.repeat, 5))
+        def env(code: Path) -> dict[str, str]:
+            path = [str(code.resolve()), str(BENCH), os.environ.get("PYTHONPATH", "")]
+            return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+        envs = Envs(floor=env(ROOT), subject=env(args.code))
+        startup(envs, max(args.repeat, 5))
         if not args.skip_cluster:
-            cluster(tmp, env, args.repeat)
-        scale(tmp, env, sizes, args.scale_repeat)
+            cluster(tmp, envs, args.repeat)
+        scale(tmp, envs, sizes, args.scale_repeat)
 
 
 if __name__ == "__main__":
