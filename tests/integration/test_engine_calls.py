@@ -21,8 +21,8 @@ def engine_log(styx_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     """A `pulumi` that writes each command line to a log, then runs the real engine."""
     real = find_engine()
     assert real is not None, "run `styx engine install` (make setup does)"
-    bin_dir = styx_home / "logging-bin"
-    bin_dir.mkdir()
+    bin_dir = styx_home / "logging" / "bin"
+    bin_dir.mkdir(parents=True)
     log = styx_home / "engine-calls.log"
     wrapper = bin_dir / "pulumi"
     wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real.path}" "$@"\n')
@@ -51,8 +51,8 @@ def test_the_version_is_asked_once_per_engine_binary(engine_log: Path) -> None:
     # The fixture's find_engine calls asked it once; every later one reads the cache.
     assert find_engine() is not None
     assert _calls(engine_log) == []
-    engine_log.parent.joinpath("logging-bin", "pulumi").touch()  # a new mtime: ask again
-    os.utime(engine_log.parent / "logging-bin" / "pulumi", (1, 1))
+    wrapper = engine_log.parent / "logging" / "bin" / "pulumi"
+    os.utime(wrapper, (1, 1))  # a new mtime: the version is asked again
     assert find_engine() is not None
     assert _calls(engine_log) == ["version"]
 
