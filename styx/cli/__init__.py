@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from typing import NoReturn
 
 import click
@@ -59,6 +58,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         code = cli.main(args=argv, prog_name="styx", standalone_mode=False)
     except StyxError as err:
         if _debug():
+            import traceback  # only here: it costs every start-up tens of milliseconds
+
             traceback.print_exc()
         click.secho(f"error: {err}", fg="red", err=True)
         sys.exit(1)
