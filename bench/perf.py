@@ -165,11 +165,11 @@ def cluster(tmp: Path, envs: Envs, repeat: int) -> None:
         for _ in range(repeat):
             ssh_s.append(ssh_round_trips(target))
             exec_s.append(run([*STYX, "exec", str(task), "-q"], envs.subject).seconds)
-        floor, subject = statistics.median(ssh_s), statistics.median(exec_s)
+        ssh, job = statistics.median(ssh_s), statistics.median(exec_s)
         print(f"exec of a trivial job, warm 2 nodes (median of {repeat})  target: <= 1.0 s")
-        print(f"  {'plain ssh to each node, in parallel':<36} {floor:6.2f} s")
-        print(f"  {'styx exec':<36} {subject:6.2f} s  {subject / floor:5.2f}x  "
-              f"{verdict(subject <= 1.0)} 1.0 s")
+        print(f"  {'plain ssh to each node, in parallel':<36} {ssh:6.2f} s")
+        print(f"  {'styx exec':<36} {job:6.2f} s  {job / ssh:5.2f}x  "
+              f"{verdict(job <= 1.0)} 1.0 s")
     finally:
         down_stack(target.ref)
 
