@@ -8,11 +8,18 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
+# actionlint checks the CI example; built once through the Go module proxy into .tools/
+# (not system-wide), then reused.
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := .tools/actionlint-$(ACTIONLINT_VERSION)/actionlint
+
 .PHONY: setup demo test lint typecheck unit integration sshd clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	@# The distribution was called "styx" before (a name PyPI gives an unrelated project).
+	$(BIN)/python -m pip uninstall -q -y styx 2>/dev/null || true
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
@@ -38,8 +45,12 @@ demo: setup
 	$(BIN)/styx down examples/hello.yaml -y || rc=$$?; \
 	exit $$rc
 
-lint: $(VENV)/.installed
+$(ACTIONLINT):
+	GOBIN=$(abspath $(dir $@)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+lint: $(VENV)/.installed $(ACTIONLINT)
 	$(BIN)/ruff check styx tests bench
+	$(ACTIONLINT) examples/ci/*.yml
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
@@ -54,4 +65,4 @@ test: setup lint typecheck
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache .tools

@@ -7,6 +7,7 @@
     │   ├── StackLockedError       another update holds the stack's lock
     │   └── StackNotFoundError     the stack has never been applied
     ├── CloudError                 a cloud cannot satisfy the request (catalog, features)
+    │   └── CloudFieldError        task fields the cloud refuses, each located (file:line:col)
     ├── NodeError                  a node could not be reached, set up or run on
     └── PlanError                  a saved plan is stale, tampered with, or unreadable
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CloudError",
+    "CloudFieldError",
     "EngineError",
     "EngineNotFoundError",
     "NodeError",
@@ -100,11 +102,31 @@ class StackNotFoundError(EngineError):
 
 
 class CloudError(StyxError):
-    """A cloud cannot do what the spec asks (no fitting instance, unsupported feature)."""
+    """A cloud cannot do what the spec asks (no fitting instance, unsupported feature).
 
-    def __init__(self, message: str, *, cloud: str | None = None) -> None:
+    `field` names the task field at fault ("resources.image_id") when there is one, so the
+    compile stage can say where in the task file it was written.
+    """
+
+    def __init__(self, message: str, *, cloud: str | None = None,
+                 field: str | None = None) -> None:
         super().__init__(message)
         self.cloud = cloud
+        self.field = field
+
+
+class CloudFieldError(CloudError):
+    """Task fields the chosen cloud refuses; `issues` locates each one, the first in the fields."""
+
+    def __init__(self, issues: Sequence[SpecIssue], *, cloud: str) -> None:
+        self.issues = tuple(issues)
+        if not self.issues:
+            raise ValueError("CloudFieldError needs at least one issue")
+        first = self.issues[0]
+        super().__init__("\n".join(str(i) for i in self.issues), cloud=cloud, field=first.field)
+        self.path = first.path
+        self.line = first.line
+        self.column = first.column
 
 
 class NodeError(StyxError):

@@ -9,7 +9,9 @@ from typing import NoReturn
 import click
 
 from styx.cli._app import LazyCommand, cli
+from styx.cli._common import use_color
 from styx.errors import StyxError
+from styx.home import restrict_umask
 
 __all__ = ["cli", "main"]
 
@@ -30,12 +32,16 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
              "Tear the cluster down (the stack and its history stay)."),
     "engine": ("styx.cli.engine", "engine_group",
                "Install or locate Pulumi's engine (the `pulumi` command)."),
+    "gc": ("styx.cli.gc", "gc_command",
+           "Remove what the retention policy no longer keeps under STYX_HOME."),
     "exec": ("styx.cli.cluster", "exec_command",
              "Run the task's `run` on every node of its cluster at once."),
     "launch": ("styx.cli.cluster", "launch_command",
                "Apply, then exec: SkyPilot's `sky launch` habit."),
     "plan": ("styx.cli.cluster", "plan_command",
              "Show what `styx apply` would change, without changing anything."),
+    "show": ("styx.cli.show", "show_command",
+             "Show a plan saved by `styx plan -o FILE` (or printed by `--format json`)."),
     "status": ("styx.cli.status", "status_command",
                "Show every cluster, its nodes and whether they answer now."),
     "validate": ("styx.cli.validate", "validate_command",
@@ -52,6 +58,9 @@ def _debug() -> bool:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the CLI, turning Styx errors into one red line and exit code 1."""
+    # Everything written under STYX_HOME, by us or by the engine, ansible and local nodes we
+    # start, may hold a secret or a job's output: private to the user (0600/0700).
+    restrict_umask()
     try:
         # Not standalone: click hands back exit codes instead of exiting, so Styx's own
         # errors, click's usage errors and ctx.exit(code) all leave through here.
@@ -61,7 +70,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
             import traceback  # only here: it costs every start-up tens of milliseconds
 
             traceback.print_exc()
-        click.secho(f"error: {err}", fg="red", err=True)
+        line = f"error: {err}"
+        click.echo(click.style(line, fg="red") if use_color(sys.stderr) else line, err=True)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

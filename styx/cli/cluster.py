@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from styx.cli._common import TaskArgs, target_options, terminal_reporter
+from styx.cli._common import TaskArgs, target_options, terminal_reporter, use_color
 from styx.engine import StackRef
+from styx.errors import StyxError
 from styx.plan import FORMATS, Format, Plan, render, render_text
 from styx.workflow import (
     PROJECT,
@@ -27,7 +27,7 @@ __all__ = ["apply_command", "down_command", "exec_command", "launch_command", "p
 
 
 def _color() -> bool:
-    return sys.stdout.isatty()
+    return use_color()
 
 
 @click.command("plan")
@@ -45,6 +45,10 @@ def plan_command(
     out: Path | None, quiet: bool,
 ) -> None:
     """Show what `styx apply` would change, without changing anything."""
+    if task_args.task is not None and is_saved_plan(task_args.task):
+        saved = task_args.task
+        raise StyxError(f"{saved} is a saved plan, not a task: see it with `styx show {saved}`, "
+                        f"apply it with `styx apply {saved}`")
     target = task_args.resolve()
     planned = plan_target(target, refresh=refresh, reporter=terminal_reporter(quiet))
     click.echo(render(planned.plan, fmt, color=_color()), nl=False)

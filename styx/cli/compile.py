@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from styx.cli._common import TaskArgs, target_options
-from styx.clouds.aws import AwsSettings, Choice, choose_for_spec, compile_aws
-from styx.compile import ResourceGraph, cloud_of, compile_spec
+from styx.compile import ResourceGraph
+from styx.workflow import compile_target
 
 __all__ = ["compile_command", "render_graph_text"]
 
@@ -27,15 +27,8 @@ def compile_command(task_args: TaskArgs, output_format: str) -> None:
     Needs no engine and no credentials. On AWS it also shows the instance types that fit
     and the one chosen (the cheapest, or the first fitting `ordered` candidate).
     """
-    target = task_args.resolve()
-    spec = target.spec
-    choice: Choice | None = None
-    if cloud_of(spec) == "aws":
-        settings = AwsSettings.from_stack(target.stack_file)
-        choice = choose_for_spec(spec, settings)
-        graph = compile_aws(spec, target.cluster, settings, choice)
-    else:
-        graph = compile_spec(spec, target.cluster, target.stack_file)
+    graph = compile_target(task_args.resolve())
+    choice = graph.choice
     if output_format == "json":
         data = graph.to_dict()
         data["optimizer"] = choice.to_dict() if choice is not None else None

@@ -41,7 +41,8 @@ def _table(clusters: list[ClusterStatus]) -> str:
         )
         for n in c.nodes:
             live = "running" if n.reachable else "not answering"
-            lines.append(f"  {n.name:<12} rank {n.rank:<3} {n.address}:{n.port:<6} {live}")
+            ports = f"  ports {', '.join(n.ports)} at {n.address}" if n.ports else ""
+            lines.append(f"  {n.name:<12} rank {n.rank:<3} {n.address}:{n.port:<6} {live}{ports}")
     return "\n".join(lines)
 
 

@@ -1,68 +1,101 @@
-"""What every cloud declares about itself: its name and the features it can and cannot offer."""
+"""The one interface every cloud implements, and its rules: which task fields it honours.
+
+A cloud is a package under styx/clouds/ that exposes `CLOUD`, an instance of a Cloud
+subclass, and is named in the table in styx/clouds/__init__.py. Nothing outside
+styx/clouds/ imports a particular cloud; compile, plan, workflow and nodes ask the table.
+
+What a cloud provides today:
+- `rules`: per task field, honoured, warned (ignored, with a plan warning) or refused (an
+  error naming the field, its file:line:col and the cloud). compile checks every spec
+  against them before `compile` runs, so nothing is dropped silently;
+- `compile(spec, cluster, stack)`: the resource graph, pure data (its catalog inside);
+- `program(graph)`: the Pulumi program declaring exactly that graph (this loads Pulumi);
+- `node_outputs(outputs)`: the nodes from a stack's outputs, host keys verified;
+- `check_file_mounts(destinations)`: where a mount may land on its nodes.
+
+Stopping and starting a node (a resource state, so a plan change) and the action autostop
+takes are added here, per cloud, when they become real; until then both clouds warn that
+`autostop` is not enforced.
+"""
 
 from __future__ import annotations
 
+import abc
 import enum
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from styx.errors import CloudError
-from styx.spec import Spec
+from styx.graph import ResourceGraph
 
-__all__ = ["Cloud", "Feature", "requested_features"]
+if TYPE_CHECKING:
+    from styx.spec import Resources, Spec, StackFile
 
+__all__ = ["Cloud", "FieldRule", "Program", "Support", "candidates_on", "images_of"]
 
-class Feature(enum.Enum):
-    """What a task can ask for that not every cloud can do (after SkyPilot's feature enum)."""
-
-    STOP = "stop"  # a stopped cluster keeps its disks and starts again
-    AUTOSTOP = "autostop"
-    SPOT = "spot"
-    PORTS = "ports"  # open the task's ports to the world
-    ACCELERATORS = "accelerators"
-    MULTI_NODE = "multi-node"
-    CUSTOM_IMAGE = "custom-image"  # image_id
-    DISK_TIER = "disk-tier"
+Program = Callable[[], None]
 
 
-def requested_features(spec: Spec) -> frozenset[Feature]:
-    """The features a spec needs from whichever cloud runs it."""
-    wanted: set[Feature] = set()
-    if spec.num_nodes > 1:
-        wanted.add(Feature.MULTI_NODE)
-    for resources in (spec.resources, *spec.candidates):
-        if resources.use_spot:
-            wanted.add(Feature.SPOT)
-        if resources.ports:
-            wanted.add(Feature.PORTS)
-        if resources.accelerator is not None:
-            wanted.add(Feature.ACCELERATORS)
-        if resources.image_id is not None:
-            wanted.add(Feature.CUSTOM_IMAGE)
-        if resources.disk_tier is not None:
-            wanted.add(Feature.DISK_TIER)
-        if resources.autostop is not None:
-            wanted.add(Feature.AUTOSTOP)
-            if not resources.autostop.down:
-                wanted.add(Feature.STOP)
-    return frozenset(wanted)
+class Support(enum.Enum):
+    """What a cloud does with a task field."""
+
+    HONOURED = "honoured"
+    WARNED = "warned"  # ignored; the plan says so in a warning
+    REFUSED = "refused"  # an error: file:line:col, field and cloud
 
 
-class Cloud:
-    """A cloud: subclasses set `name` and `features`; `check` refuses what they lack."""
+@dataclass(frozen=True)
+class FieldRule:
+    """One row of a cloud's field table.
+
+    `field` is the field as written in a task ("num_nodes", "resources.use_spot"); `when`
+    narrows the row to some values of it ("ami-…"). `asks(spec, candidate)` says whether a
+    spec asks for what a warned or refused row is about; an honoured row needs none.
+    """
+
+    field: str
+    support: Support
+    note: str
+    when: str = ""
+    asks: Callable[[Spec, Resources], bool] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.field} ({self.when})" if self.when else self.field
+
+
+def candidates_on(spec: Spec, cloud: str) -> tuple[Resources, ...]:
+    """The candidates a cloud may use: those naming it, or no cloud at all."""
+    every = spec.candidates or (spec.resources,)
+    return tuple(c for c in every if c.cloud in (None, cloud))
+
+
+def images_of(resources: Resources) -> tuple[str, ...]:
+    """The images a candidate names: its image_id, or each region's."""
+    image = resources.image_id
+    if image is None:
+        return ()
+    return (image,) if isinstance(image, str) else tuple(image.values())
+
+
+class Cloud(abc.ABC):
+    """A cloud behind Styx's one interface; see the module docstring."""
 
     name: ClassVar[str]
-    features: ClassVar[frozenset[Feature]]
+    rules: ClassVar[tuple[FieldRule, ...]]
 
-    @classmethod
-    def unsupported(cls, spec: Spec) -> list[Feature]:
-        """What the spec asks for that this cloud cannot do, in a stable order."""
-        missing = requested_features(spec) - cls.features
-        return sorted(missing, key=lambda f: f.value)
+    @abc.abstractmethod
+    def compile(self, spec: Spec, cluster: str, stack: StackFile | None) -> ResourceGraph:
+        """The spec's resource graph on this cloud: no engine, no credentials, no network."""
 
-    @classmethod
-    def check(cls, spec: Spec) -> None:
-        """Raise CloudError naming every unsupported feature the spec asks for."""
-        missing = cls.unsupported(spec)
-        if missing:
-            names = ", ".join(f.value for f in missing)
-            raise CloudError(f"the {cls.name} cloud does not support: {names}", cloud=cls.name)
+    @abc.abstractmethod
+    def program(self, graph: ResourceGraph) -> Program:
+        """The inline Pulumi program that declares exactly `graph`, nothing re-derived."""
+
+    @abc.abstractmethod
+    def node_outputs(self, outputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """The stack's `nodes` output, each with a host key that was verified, not trusted."""
+
+    def check_file_mounts(self, destinations: Iterable[str]) -> None:
+        """CloudError for a mount destination the nodes cannot take; any path by default."""
+        del destinations

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 from styx.errors import SpecError, SpecIssue
 from styx.spec import (
+    FrozenMap,
+    Place,
     Resources,
     Spec,
     parse_accelerators,
@@ -116,4 +118,23 @@ def apply_overrides(spec: Spec, overrides: ResourceOverrides) -> Spec:
         resources=base,
         candidates=unique,
         candidates_ordered=ordered and len(unique) > 1,
+        places=FrozenMap({**spec.places, **_flag_places(overrides)}),
     )
+
+
+def _flag_places(overrides: ResourceOverrides) -> dict[str, Place]:
+    """The fields the flags set, each placed at its flag: later errors name the flag."""
+    given = {
+        "--cloud": (overrides.cloud, ("cloud",)),
+        "--infra": (overrides.infra, ("cloud", "region", "zone")),
+        "--gpus": (overrides.gpus, ("accelerators",)),
+        "--cpus": (overrides.cpus, ("cpus",)),
+        "--memory": (overrides.memory, ("memory",)),
+        "--instance-type": (overrides.instance_type, ("instance_type",)),
+        "--use-spot": (overrides.use_spot, ("use_spot",)),
+    }
+    places = {f"resources.{name}": Place(flag)
+              for flag, (value, names) in given.items() if value is not None for name in names}
+    if overrides.num_nodes is not None:
+        places["num_nodes"] = Place("--num-nodes")
+    return places

@@ -20,6 +20,7 @@ from styx.engine._errors import classify
 from styx.engine._install import Engine, engine_bin_dir, find_engine, sdk_version
 from styx.errors import EngineNotFoundError
 from styx.home import styx_home
+from styx.retention import RetentionPolicy, engine_log_settings
 
 __all__ = [
     "StackListing",
@@ -73,7 +74,10 @@ class StackRef:
 
 def _engine_env(engine: Engine, passphrase_file: Path) -> dict[str, str]:
     bin_dirs = [str(engine_bin_dir(sdk_version())), str(engine.bin_dir)]
+    # The engine's debug log: off (and no time spent writing it) unless STYX_DEBUG is set.
+    log_settings = engine_log_settings(RetentionPolicy.from_env())
     return {
+        **log_settings,
         "PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase_file),
         # Keep the engine's own files (plugins, credentials, logs) under STYX_HOME.
         "PULUMI_HOME": str(styx_home() / "pulumi"),

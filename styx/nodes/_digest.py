@@ -3,71 +3,39 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import shlex
-import stat
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from styx.errors import NodeError
+from styx.graph import NodeFields
 from styx.nodes._model import NodeWork, reveal
+from styx.tree import tree_digest, tree_entries
 
 __all__ = ["Mount", "make_bundle", "remote_path", "setup_digest", "sync_script", "tree_digest"]
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def tree_digest(path: Path) -> str:
-    """sha256 over a file or folder: every file's relative path, exec bit and content.
-
-    Timestamps are left out on purpose: touching a file (a fresh git checkout) is no change.
-    """
-    if not path.exists():
-        raise NodeError(f"{path} does not exist")
-    digest = hashlib.sha256()
-    entries = [path] if not path.is_dir() else sorted(path.rglob("*"))
-    for entry in entries:
-        rel = "." if entry == path else entry.relative_to(path).as_posix()
-        mode = entry.lstat().st_mode
-        if stat.S_ISLNK(mode):
-            digest.update(f"L {rel} {os.readlink(entry)}\n".encode())
-        elif stat.S_ISDIR(mode):
-            digest.update(f"D {rel}\n".encode())
-        elif stat.S_ISREG(mode):
-            executable = "x" if mode & 0o111 else "-"
-            digest.update(f"F {rel} {executable} {_file_digest(entry)}\n".encode())
-    return digest.hexdigest()
 
 
 def setup_digest(work: NodeWork) -> str:
     """One sha256 of everything setup depends on: the script, envs, secrets, mounts, workdir.
 
-    Setup re-runs on a node only when this differs from the digest recorded there. Secrets
-    are folded in as their own sha256, so a changed secret re-runs setup without the digest
-    revealing it.
+    Setup re-runs on a node only when this differs from the digest recorded there. It is the
+    digest of the same node fields the plan diffs (styx.graph.NodeFields), so a change the
+    plan shows as a setup re-run is one setup sees, and the reverse. Secrets are folded in as
+    their own sha256, so a changed secret re-runs setup without the digest revealing it.
     """
-    data = {
-        "setup": work.setup,
-        "envs": dict(sorted(work.envs.items())),
-        "secrets": {
-            name: hashlib.sha256(reveal(value).encode()).hexdigest()
-            for name, value in sorted(work.secrets.items())
+    fields = NodeFields(
+        setup=work.setup,
+        run=work.run,
+        envs=dict(work.envs),
+        secrets={
+            name: hashlib.sha256(reveal(value).encode("utf-8")).hexdigest()
+            for name, value in work.secrets.items()
         },
-        "file_mounts": {
-            dst: tree_digest(Path(src)) for dst, src in sorted(work.file_mounts.items())
-        },
-        "workdir": tree_digest(work.workdir) if work.workdir is not None else None,
-    }
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+        file_mounts={dst: tree_digest(Path(src)) for dst, src in work.file_mounts.items()},
+        workdir=tree_digest(work.workdir) if work.workdir is not None else None,
+    )
+    return fields.setup_digest()
 
 
 def _normalized(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -78,11 +46,10 @@ def _normalized(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 def _add_tree(tar: tarfile.TarFile, source: Path, arcname: str) -> None:
-    tar.add(source, arcname=arcname, recursive=False, filter=_normalized)
-    if source.is_dir() and not source.is_symlink():
-        for entry in sorted(source.rglob("*")):
-            name = f"{arcname}/{entry.relative_to(source).as_posix()}"
-            tar.add(entry, arcname=name, recursive=False, filter=_normalized)
+    # The same entries, in the same order, as the digest covers (styx.tree).
+    for name, entry in tree_entries(source):
+        member = arcname if name == "." else f"{arcname}/{name}"
+        tar.add(entry, arcname=member, recursive=False, filter=_normalized)
 
 
 @dataclass(frozen=True)

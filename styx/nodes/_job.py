@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from styx.nodes._model import (
 from styx.nodes._runner import (
     AnsibleEvent,
     PlaybookRun,
+    finish_run_dir,
     known_hosts_path,
     new_run_dir,
     run_playbook,
@@ -86,7 +86,9 @@ def run_job(
 ) -> JobResult:
     """Run `work.run` on every node at once; each output line goes to on_output(node, line).
 
-    Lines arrive as the nodes print them. Logs are kept in state_dir/logs/<job id>/<node>.log.
+    Lines arrive as the nodes print them, known secret values masked. Logs are kept in
+    state_dir/logs/<job id>/<node>.log; the run's private folder (result.private_dir) is
+    removed when Ansible ran the job everywhere, and kept when it failed (retention.py).
     A failing node does not stop the others; the result holds every node's exit code.
     """
     if not work.run:
@@ -111,12 +113,20 @@ def run_job(
     )
     log_dir = cluster.state_dir / "logs" / run_id
     streams = NodeStreams(
-        cluster, known_hosts_path(run_dir), f".styx/jobs/{run_id}", log_dir, on_output
+        cluster,
+        known_hosts_path(run_dir),
+        f".styx/jobs/{run_id}",
+        log_dir,
+        on_output,
+        hidden=secrets.values(),
     )
     tracker = _Tracker(streams, cluster, on_event)
     run = PlaybookRun("run.yml", cluster, run_dir, hosts, variables, export_lines(secrets))
     try:
         outcome = run_playbook(run, tracker, list(secrets.values()))
+    except BaseException:
+        finish_run_dir(run_dir, failed=True)  # kept: the artifacts say what went wrong
+        raise
     finally:
         # Only a node with an exit code ran its wrapper; the others' tails would wait in vain.
         whole = streams.finish(set(tracker.exit_codes))
@@ -137,5 +147,8 @@ def run_job(
                 error=error if code is None else None,
             )
         )
-    shutil.rmtree(run_dir / "ansible" / "tmp", ignore_errors=True)
-    return JobResult(job_id=run_id, nodes=tuple(results), log_dir=log_dir, private_dir=run_dir)
+    result = JobResult(job_id=run_id, nodes=tuple(results), log_dir=log_dir, private_dir=run_dir)
+    # A job whose command failed is the user's failure, with its logs; the run folder (Ansible's
+    # artifacts) is kept only when Ansible could not run it everywhere.
+    finish_run_dir(run_dir, failed=bool(outcome.rc) or any(n.error for n in results))
+    return result

@@ -24,12 +24,38 @@ from ansible_runner.exceptions import AnsibleRunnerException
 
 from styx._resources import data_path
 from styx.errors import NodeError
+from styx.home import private_dir
 from styx.nodes._inventory import HostEntry, render_inventory, render_known_hosts, render_vars
 from styx.nodes._model import ClusterAccess
 from styx.nodes._secrets import secret_fifo
 from styx.nodes._ssh import close_masters, ssh_options
+from styx.retention import (
+    RetentionPolicy,
+    hold_run,
+    mark_failed,
+    prune_runs,
+    release_run,
+    remove,
+    sweep,
+)
 
-__all__ = ["AnsibleEvent", "PlaybookRun", "RunnerOutcome", "new_run_dir", "run_playbook"]
+__all__ = [
+    "AnsibleEvent",
+    "PlaybookRun",
+    "RunnerOutcome",
+    "finish_run_dir",
+    "new_run_dir",
+    "run_playbook",
+]
+
+# A process that runs playbooks may also have run the Pulumi engine's gRPC server (apply
+# plans, provisions, then sets up), and ansible-runner forks pexpect children, in which
+# gRPC's fork handlers would run before exec. Once in CI such a child logged "Epoll1Poller
+# ... epoll_wait error: Bad file descriptor" (pexpect closes every descriptor before exec)
+# and the playbook failed. The children never use gRPC, so its fork support is switched off
+# here, where the forking is, before any engine runs (styx.nodes loads with the workflow),
+# unless the caller set it. `import styx` alone leaves the environment alone.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 
 # Unix socket paths hold 108 bytes; ssh adds a 10-character hash and, while binding, a
 # 17-character temporary suffix. Longer control folders get no connection sharing at all.
@@ -38,7 +64,8 @@ _MAX_CONTROL_DIR = 108 - 1 - 11 - 17 - 2
 # the user exported) stays out, since ansible-runner writes the environment to its artifacts.
 _KEEP_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
 _KEEP_PREFIXES = ("ANSIBLE_", "RUNNER_", "AWX_")
-_KEEP_RUNS = 20
+# Run folders this process has open, with the descriptor that marks each as going on.
+_ACTIVE_RUNS: dict[Path, int] = {}
 
 
 @dataclass(frozen=True)
@@ -97,20 +124,39 @@ class RunnerOutcome:
 def new_run_dir(cluster: ClusterAccess, kind: str, run_id: str | None = None) -> tuple[str, Path]:
     """A fresh run id and its private data dir under the stack's folder.
 
-    Only the newest run folders are kept (logs, under state_dir/logs, are all kept).
+    The folder is marked as a run going on until `finish_run_dir`, so no sweep removes it.
     """
     run_id = run_id or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{random.token_hex(3)}"
-    runs = cluster.state_dir / "runs"
+    runs = private_dir(cluster.state_dir / "runs")
     run_dir = runs / run_id
-    if run_dir.exists():
-        raise NodeError(f"run {run_id} already exists on cluster {cluster.cluster}")
-    run_dir.mkdir(parents=True, mode=0o700)
-    older = sorted(
-        (p for p in runs.iterdir() if p != run_dir and p.is_dir()), key=lambda p: p.stat().st_mtime
-    )
-    for stale in older[: max(0, len(older) - (_KEEP_RUNS - 1))]:
-        shutil.rmtree(stale, ignore_errors=True)
+    taken = NodeError(f"run {run_id} already exists on cluster {cluster.cluster}")
+    # A run that ended well leaves its logs, not its folder: both say the id is taken.
+    if (cluster.state_dir / "logs" / run_id).exists():
+        raise taken
+    try:
+        run_dir.mkdir(mode=0o700)
+    except FileExistsError:
+        raise taken from None
+    _ACTIVE_RUNS[run_dir] = hold_run(run_dir)
     return run_id, run_dir
+
+
+def finish_run_dir(run_dir: Path, *, failed: bool) -> None:
+    """End a run: its folder goes unless it failed; failed ones are kept, the newest few.
+
+    Logs are kept elsewhere (state_dir/logs); the folder holds Ansible's artifacts, which
+    only a failure makes worth reading.
+    """
+    held = _ACTIVE_RUNS.pop(run_dir, None)
+    if failed:
+        mark_failed(run_dir)
+    if held is not None:
+        release_run(held)
+    if not failed:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    policy = RetentionPolicy.from_env()
+    remove(prune_runs(run_dir.parent, policy.failed_runs))
+    sweep(policy)  # the rest of the policy, while we are here (listings and file times only)
 
 
 def known_hosts_path(run_dir: Path) -> Path:
@@ -174,7 +220,10 @@ def _environment(
         if key.startswith("ANSIBLE_") and key not in ours and os.environ.get(key) == env[key]:
             del env[key]
     env.update(ours)
-    return {k: v for k, v in env.items() if not any(h and h in v for h in hidden)}
+    # Whole values only: a secret "True" must not take ANSIBLE_HOST_KEY_CHECKING=True with
+    # it. Ours never hold a secret, so they always stay.
+    secret = {h for h in hidden if h}
+    return {k: v for k, v in env.items() if k in ours or v not in secret}
 
 
 def run_playbook(

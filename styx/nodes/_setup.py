@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from styx.clouds.local import check_file_mounts
+from styx.clouds import cloud_named
+from styx.home import write_private
 from styx.nodes._digest import make_bundle, setup_digest, sync_script
 from styx.nodes._env import check_names, setup_environment
 from styx.nodes._inventory import HostEntry
@@ -23,6 +23,7 @@ from styx.nodes._model import (
 from styx.nodes._runner import (
     AnsibleEvent,
     PlaybookRun,
+    finish_run_dir,
     known_hosts_path,
     new_run_dir,
     run_playbook,
@@ -102,9 +103,8 @@ def run_setup(
     """
     check_names(list(work.envs), "env")
     check_names(list(work.secrets), "secret")
-    if cluster.cloud == "local":
-        # Checked at plan time too; here it guards any caller that skipped the plan.
-        check_file_mounts(work.file_mounts)
+    # Checked at plan time too; here it guards any caller that skipped the plan.
+    cloud_named(cluster.cloud).check_file_mounts(work.file_mounts)
     digest = setup_digest(work)
     run_id, run_dir = new_run_dir(cluster, "setup")
     secrets = {name: reveal(value) for name, value in work.secrets.items()}
@@ -134,11 +134,15 @@ def run_setup(
         lambda node, line: on_event(
             ProgressEvent(node=node, task=_RUN, status="output", message=line)
         ),
+        hidden=secrets.values(),
     )
     tracker = _Tracker(streams, cluster, on_event)
     run = PlaybookRun("setup.yml", cluster, run_dir, hosts, variables, export_lines(secrets))
     try:
         outcome = run_playbook(run, tracker, list(secrets.values()))
+    except BaseException:
+        finish_run_dir(run_dir, failed=True)
+        raise
     finally:
         whole = streams.finish(tracker.finished)
         for archive in run_dir.glob("*.tar.gz"):
@@ -164,9 +168,7 @@ def run_setup(
         if name in whole or (status == "failed" and failed_task == _RUN):
             log = streams.complete_log(node, whole.get(name, False))
         if status == "ran":
-            folder = _digest_dir(cluster)
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{name}.digest").write_text(digest + "\n", encoding="ascii")
+            write_private(_digest_dir(cluster) / f"{name}.digest", digest + "\n")
         results.append(
             NodeSetupResult(
                 node=name,
@@ -177,5 +179,6 @@ def run_setup(
                 last_lines=log.last_lines if log and status == "failed" else (),
             )
         )
-    shutil.rmtree(run_dir / "ansible" / "tmp", ignore_errors=True)
-    return PlaybookResult(run_id=run_id, digest=digest, nodes=tuple(results), private_dir=run_dir)
+    result = PlaybookResult(run_id=run_id, digest=digest, nodes=tuple(results), private_dir=run_dir)
+    finish_run_dir(run_dir, failed=not result.ok)
+    return result

@@ -6,13 +6,12 @@ import contextlib
 import shlex
 import subprocess
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from styx.nodes._model import ClusterAccess, NodeAccess
 
-__all__ = ["NodeTail", "close_masters", "fetch_text", "ssh_argv", "ssh_options"]
+__all__ = ["LineSink", "NodeTail", "close_masters", "fetch_text", "ssh_argv", "ssh_options"]
 
 _CONNECT_TIMEOUT = 15
 # A tail waits this long at most for the job to start on its node, then gives up by itself.
@@ -75,12 +74,21 @@ def fetch_text(
     return done.stdout
 
 
+class LineSink(Protocol):
+    """Where a tail's raw output goes (the local log keeper masks and stores it)."""
+
+    def write(self, raw: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class NodeTail:
     """Follow a file on one node while the process named by a pid file there lives.
 
     `folder` (relative to the node's home) holds `pid` (the job's shell) and `output.log`.
-    Each line goes to `on_line` and to the local log. The remote side waits for the pid file,
-    then runs `tail --pid`, which ends once the job has ended and its output is read.
+    Each line read goes to `sink`, which is closed when the stream ends. The remote side waits
+    for the pid file, then runs `tail --pid`, which ends once the job has ended and its output
+    is read.
     """
 
     def __init__(
@@ -89,12 +97,10 @@ class NodeTail:
         node: NodeAccess,
         known_hosts: Path,
         folder: str,
-        local_log: Path,
-        on_line: Callable[[str, str], None],
+        sink: LineSink,
     ) -> None:
         self.node = node
-        self.local_log = local_log
-        self._on_line = on_line
+        self._sink = sink
         d = f'"$HOME"/{shlex.quote(folder)}'
         remote = (
             f"d={d}; n=0; "
@@ -109,7 +115,6 @@ class NodeTail:
         self._reader: threading.Thread | None = None
 
     def start(self) -> None:
-        self.local_log.parent.mkdir(parents=True, exist_ok=True)
         self._process = subprocess.Popen(
             self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
@@ -123,11 +128,11 @@ class NodeTail:
         self._reader.start()
 
     def _pump(self, stream: IO[bytes]) -> None:
-        with open(self.local_log, "wb") as log:
+        try:
             for raw in stream:
-                log.write(raw)
-                log.flush()
-                self._on_line(self.node.name, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+                self._sink.write(raw)
+        finally:
+            self._sink.close()
 
     @property
     def started(self) -> bool:

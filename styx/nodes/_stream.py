@@ -1,19 +1,26 @@
-"""Follow one log per node while a playbook runs, and keep each node's complete log locally."""
+"""Follow one log per node while a playbook runs, and keep each node's complete log locally.
+
+The local copy is private (0600 in 0700 folders) and every known secret value in it, and in
+the lines shown as they arrive, reads `[secret]`.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from styx.home import open_private, write_private
 from styx.nodes._model import ClusterAccess, NodeAccess, ProgressEvent
 from styx.nodes._runner import AnsibleEvent
+from styx.nodes._secrets import SecretMask
 from styx.nodes._ssh import NodeTail, fetch_text
 
-__all__ = ["LAST_LINES", "NodeStreams", "progress_of", "result_message"]
+__all__ = ["LAST_LINES", "MaskedLog", "NodeStreams", "progress_of", "result_message"]
 
 LAST_LINES = 20
 _STATUS = {
@@ -49,6 +56,49 @@ def progress_of(event: AnsibleEvent) -> ProgressEvent | None:
     return ProgressEvent(node=event.host, task=event.task, status=status, message=message)
 
 
+class MaskedLog:
+    """A node's local log: masked output written to a private file, complete lines to on_line."""
+
+    def __init__(
+        self, node: str, path: Path, mask: SecretMask, on_line: Callable[[str, str], None]
+    ) -> None:
+        self._node = node
+        self._mask = mask
+        self._on_line = on_line
+        self._fd = open_private(path)
+        self._partial = b""
+        self._lock = threading.Lock()
+
+    def write(self, raw: bytes) -> None:
+        with self._lock:
+            self._emit(self._mask.feed(raw))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd < 0:
+                return
+            self._emit(self._mask.flush())
+            if self._partial:
+                self._on_line(self._node, self._decode(self._partial))
+                self._partial = b""
+            os.close(self._fd)
+            self._fd = -1
+
+    def _emit(self, shown: bytes) -> None:
+        if not shown or self._fd < 0:
+            return
+        view = memoryview(shown)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        *lines, self._partial = (self._partial + shown).split(b"\n")
+        for line in lines:
+            self._on_line(self._node, self._decode(line))
+
+    @staticmethod
+    def _decode(line: bytes) -> str:
+        return line.decode("utf-8", errors="replace").rstrip("\r")
+
+
 @dataclass(frozen=True)
 class NodeLog:
     """A node's complete output, kept locally, and its last lines."""
@@ -67,12 +117,16 @@ class NodeStreams:
         remote_folder: str,
         log_dir: Path,
         on_line: Callable[[str, str], None],
+        *,
+        hidden: Iterable[str] = (),
     ) -> None:
         self._cluster = cluster
         self._known_hosts = known_hosts
         self._folder = remote_folder
         self._log_dir = log_dir
         self._on_line = on_line
+        # Secret values to mask: each node's stream gets its own mask (it holds state).
+        self._hidden = tuple(hidden)
         self._tails: dict[str, NodeTail] = {}
         self._lock = threading.Lock()
 
@@ -83,15 +137,15 @@ class NodeStreams:
         with self._lock:
             if node.name in self._tails:
                 return
-            tail = NodeTail(
-                self._cluster,
-                node,
-                self._known_hosts,
-                self._folder,
-                self.log_path(node.name),
-                self._on_line,
+            sink = MaskedLog(
+                node.name, self.log_path(node.name), SecretMask(self._hidden), self._on_line
             )
-            tail.start()
+            tail = NodeTail(self._cluster, node, self._known_hosts, self._folder, sink)
+            try:
+                tail.start()
+            except BaseException:
+                sink.close()
+                raise
             self._tails[node.name] = tail
 
     def finish(self, finished: set[str], timeout: float = 10.0) -> dict[str, bool]:
@@ -113,9 +167,8 @@ class NodeStreams:
         """The node's log: as streamed when the stream was whole, else fetched again."""
         path = self.log_path(node.name)
         if not streamed_whole:
-            path.parent.mkdir(parents=True, exist_ok=True)
             text = fetch_text(self._cluster, node, self._known_hosts, f"{self._folder}/output.log")
-            path.write_text(text, encoding="utf-8")
+            write_private(path, SecretMask(self._hidden).text(text))
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:

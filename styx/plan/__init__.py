@@ -6,7 +6,12 @@ from typing import Literal
 
 from styx.plan._collect import steps_from_events
 from styx.plan._json import plan_from_dict, plan_from_json, plan_schema, render_json
-from styx.plan._markdown import GITHUB_COMMENT_LIMIT, comment_marker, render_markdown
+from styx.plan._markdown import (
+    CI_HEADROOM,
+    GITHUB_COMMENT_LIMIT,
+    comment_marker,
+    render_markdown,
+)
 from styx.plan._model import (
     FORMAT_VERSION,
     SECRET,
@@ -21,6 +26,7 @@ from styx.plan._nodes import node_changes
 from styx.plan._text import display_type, render_text
 
 __all__ = [
+    "CI_HEADROOM",
     "FORMATS",
     "FORMAT_VERSION",
     "GITHUB_COMMENT_LIMIT",

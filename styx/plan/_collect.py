@@ -1,34 +1,95 @@
-"""Turn the engine's step events into Plan steps: op, resource, property changes, replace keys."""
+"""Turn the engine's step events into Plan steps: op, resource, property changes, replace keys.
+
+The events are read by their shape (the protocols below, which Pulumi's Automation API
+event classes satisfy) and their ops and diff kinds by their string values, so the plan
+stage stays pure: importing it loads no Pulumi.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
-
-from pulumi.automation import DiffKind as EngineDiffKind
-from pulumi.automation import EngineEvent, OpType, StepEventMetadata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Protocol
 
 from styx.plan._model import SECRET, Action, DiffKind, PropertyChange, Step
 
-__all__ = ["steps_from_events"]
+__all__ = ["EngineEvent", "StepEventMetadata", "steps_from_events"]
 
-_ACTIONS: Mapping[OpType, Action] = {
-    OpType.CREATE: Action.CREATE,
-    OpType.UPDATE: Action.UPDATE,
-    OpType.REPLACE: Action.REPLACE,
-    OpType.DELETE: Action.DELETE,
-    OpType.SAME: Action.SAME,
-    OpType.READ: Action.READ,
+
+class PropertyDiff(Protocol):
+    @property
+    def diff_kind(self) -> str: ...
+
+
+class StepState(Protocol):
+    @property
+    def inputs(self) -> Mapping[str, Any] | None: ...
+
+    @property
+    def outputs(self) -> Mapping[str, Any] | None: ...
+
+
+class StepEventMetadata(Protocol):
+    """A step's metadata as the engine reports it (pulumi.automation.StepEventMetadata)."""
+
+    @property
+    def op(self) -> str: ...
+
+    @property
+    def urn(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def old(self) -> StepState | None: ...
+
+    @property
+    def new(self) -> StepState | None: ...
+
+    @property
+    def keys(self) -> Sequence[str] | None: ...
+
+    @property
+    def diffs(self) -> Sequence[str] | None: ...
+
+    @property
+    def detailed_diff(self) -> Mapping[str, PropertyDiff] | None: ...
+
+
+class _StepEvent(Protocol):
+    @property
+    def metadata(self) -> StepEventMetadata: ...
+
+
+class EngineEvent(Protocol):
+    """The two engine events a plan reads (pulumi.automation.EngineEvent)."""
+
+    @property
+    def resource_pre_event(self) -> _StepEvent | None: ...
+
+    @property
+    def res_outputs_event(self) -> _StepEvent | None: ...
+
+
+# The engine's op and diff-kind names (Pulumi's OpType and DiffKind are str enums).
+_ACTIONS: Final[Mapping[str, Action]] = {
+    "create": Action.CREATE,
+    "update": Action.UPDATE,
+    "replace": Action.REPLACE,
+    "delete": Action.DELETE,
+    "same": Action.SAME,
+    "read": Action.READ,
 }
+_REFRESH: Final = "refresh"
 
-_DIFF_KINDS: Mapping[EngineDiffKind, tuple[DiffKind, bool]] = {
-    EngineDiffKind.ADD: (DiffKind.ADD, False),
-    EngineDiffKind.ADD_REPLACE: (DiffKind.ADD, True),
-    EngineDiffKind.UPDATE: (DiffKind.UPDATE, False),
-    EngineDiffKind.UPDATE_REPLACE: (DiffKind.UPDATE, True),
-    EngineDiffKind.DELETE: (DiffKind.DELETE, False),
-    EngineDiffKind.DELETE_REPLACE: (DiffKind.DELETE, True),
+_DIFF_KINDS: Final[Mapping[str, tuple[DiffKind, bool]]] = {
+    "add": (DiffKind.ADD, False),
+    "add-replace": (DiffKind.ADD, True),
+    "update": (DiffKind.UPDATE, False),
+    "update-replace": (DiffKind.UPDATE, True),
+    "delete": (DiffKind.DELETE, False),
+    "delete-replace": (DiffKind.DELETE, True),
 }
 
 # Resources the engine manages for itself; a user never asked for them.
@@ -134,14 +195,14 @@ def steps_from_events(events: Iterable[EngineEvent]) -> tuple[tuple[Step, ...], 
     drift: dict[str, Step] = {}
     for event in events:
         done = event.res_outputs_event
-        if done is not None and done.metadata.op is OpType.REFRESH:
+        if done is not None and done.metadata.op == _REFRESH:
             if not _is_internal(done.metadata):
                 found = _drift(done.metadata)
                 if found is not None:
                     drift[done.metadata.urn] = found
             continue
         pre = event.resource_pre_event
-        if pre is None or _is_internal(pre.metadata) or pre.metadata.op is OpType.REFRESH:
+        if pre is None or _is_internal(pre.metadata) or pre.metadata.op == _REFRESH:
             continue
         meta = pre.metadata
         action = _ACTIONS.get(meta.op)

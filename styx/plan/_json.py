@@ -14,7 +14,7 @@ from styx._resources import data_path
 from styx.errors import PlanError
 from styx.plan._model import FORMAT_VERSION, Plan
 
-__all__ = ["plan_from_dict", "plan_from_json", "plan_schema", "render_json"]
+__all__ = ["canonical_dict", "plan_from_dict", "plan_from_json", "plan_schema", "render_json"]
 
 
 @cache
@@ -39,8 +39,9 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def _canonical(plan: Plan) -> dict[str, Any]:
-    data = plan.to_dict()
+def canonical_dict(plan: Plan) -> dict[str, Any]:
+    """The plan's dict in canonical order (steps and nodes sorted, property values' keys too)."""
+    data = plan.sorted().to_dict()
     for step in (*data["steps"], *data["drift"]):
         for change in step["changes"]:
             change["old"] = _sorted(change["old"])
@@ -53,7 +54,7 @@ def render_json(plan: Plan) -> str:
 
     Strict JSON (no NaN or Infinity), so any reader can load what `styx plan -o` saves.
     """
-    return json.dumps(_canonical(plan), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(canonical_dict(plan), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _where(path: Any) -> str:

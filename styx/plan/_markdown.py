@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from styx.plan._model import Action, DiffKind, NodeChange, Plan, PropertyChange, Step
 from styx.plan._text import display_type
 
-__all__ = ["GITHUB_COMMENT_LIMIT", "comment_marker", "render_markdown"]
+__all__ = ["CI_HEADROOM", "GITHUB_COMMENT_LIMIT", "comment_marker", "render_markdown"]
 
 # GitHub refuses an issue or pull-request comment longer than this.
 GITHUB_COMMENT_LIMIT = 65_536
+# What a comment leaves for the CI's own first line (examples/ci/plan-comment.js puts a
+# hidden marker naming the stack file there, at most 220 characters).
+CI_HEADROOM = 512
 # Below this the heading, summary and cut notice might not fit together.
 _MIN_LIMIT = 4_096
 
@@ -34,6 +38,13 @@ _ACTION_LABEL = {
     Action.DELETE: "**delete**",
     Action.SAME: "same",
     Action.READ: "read",
+}
+# What the cut notice counts, in the words it uses, in the order it lists them.
+_KINDS = {
+    "row": "table rows",
+    "node": "node changes",
+    "diff": "property diffs",
+    "warning": "warnings",
 }
 _DIFF_SIGN = {DiffKind.ADD: "+", DiffKind.DELETE: "-"}
 _MARKER_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/]")
@@ -101,7 +112,7 @@ def comment_marker(project: str, stack: str) -> str:
 class _Item:
     """One atomic piece of a section: kept or cut whole, so no cut lands inside markup."""
 
-    key: str  # the change it shows; a step's table row and its diff share one
+    kind: str  # what the cut notice counts it as: one of _KINDS
     text: str
 
 
@@ -192,32 +203,30 @@ def _table_head(title: str, first: str) -> str:
 
 def _sections(plan: Plan) -> list[_Section]:
     """The cuttable body, in display order; `rank` says what is kept first when space runs out."""
-    steps = [(f"s{i}", s) for i, s in enumerate(plan.changes)]
-    drift = [(f"d{i}", s) for i, s in enumerate(plan.drift)]
-    diffs = [
-        _Item(key, _diff_block(f"**{_drift_label(s)}**", s)) for key, s in drift if s.changes
-    ] + [_Item(key, _diff_block(f"**{s.action.value}**", s)) for key, s in steps if s.changes]
+    steps = plan.changes
+    diffs = [_Item("diff", _diff_block(f"**{_drift_label(s)}**", s)) for s in plan.drift
+             if s.changes]
+    diffs += [_Item("diff", _diff_block(f"**{s.action.value}**", s)) for s in steps if s.changes]
     return [
         _Section(
             "\n#### Warnings\n\n",
-            tuple(_Item(f"w{i}", f"- {_esc(w)}\n") for i, w in enumerate(plan.warnings)),
+            tuple(_Item("warning", f"- {_esc(w)}\n") for w in plan.warnings),
             rank=0,
         ),
         _Section(
             _table_head("Drift (changed outside Styx, found by refresh)", "State"),
-            tuple(
-                _Item(key, _row(_drift_label(s), s, _drift_cell(s.changes))) for key, s in drift
-            ),
+            tuple(_Item("row", _row(_drift_label(s), s, _drift_cell(s.changes)))
+                  for s in plan.drift),
             rank=1,
         ),
         _Section(
             _table_head("Infrastructure", "Action"),
-            tuple(_Item(key, _step_row(s)) for key, s in steps),
+            tuple(_Item("row", _step_row(s)) for s in steps),
             rank=3,
         ),
         _Section(
             "\n#### Nodes\n\n",
-            tuple(_Item(f"n{i}", _node_line(c)) for i, c in enumerate(plan.node_changes)),
+            tuple(_Item("node", _node_line(c)) for c in plan.node_changes),
             rank=2,
         ),
         _Section(
@@ -259,31 +268,40 @@ def _section_text(section: _Section, items: Iterable[_Item]) -> str:
     return f"{section.head}{body}{section.tail}" if body else ""
 
 
-def _notice(changes: int, cut: int) -> str:
-    plural = "s" if changes != 1 else ""
+def _notice(cut: Mapping[str, int], total: Mapping[str, int], chars: int) -> str:
+    """What was left out, counted per kind of piece: "851 of 1,500 table rows", and so on."""
+    parts = [
+        f"{cut[kind]:,} of {total[kind]:,} {words}"
+        for kind, words in _KINDS.items()
+        if cut.get(kind)
+    ]
     return (
-        f"\n… {changes} more change{plural} not shown ({cut:,} characters cut); "
-        "run `styx plan` for the full plan\n"
+        f"\n… not shown, to fit GitHub's comment limit: {', '.join(parts)} "
+        f"({chars:,} characters cut); run `styx plan` for the full plan\n"
     )
 
 
-def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT - CI_HEADROOM) -> str:
     """The plan as a pull-request comment, never longer than `limit` characters.
+
+    The default leaves CI_HEADROOM characters under GitHub's limit for the CI's own line.
 
     The marker, heading and summary always stay. When the whole plan does not fit, whole
     pieces are cut — folded diffs first, then table rows, node changes, drift, warnings last —
-    and a closing line says how many changes lost some part (a table row, a diff) and how many
-    characters went.
+    and a closing line counts what was cut of each kind (table rows, node changes, property
+    diffs, warnings) against how many there were, and how many characters went.
     """
     if limit < _MIN_LIMIT:
         raise ValueError(f"limit must be at least {_MIN_LIMIT} characters, not {limit}")
+    plan = plan.sorted()
     head = _head(plan)
     sections = _sections(plan)
     full = head + "".join(_section_text(s, s.items) for s in sections)
     if _size(full) <= limit:
         return full
-    every_key = {item.key for s in sections for item in s.items}
-    budget = limit - _size(head) - _size(_notice(len(every_key), _size(full)))
+    total = Counter(item.kind for s in sections for item in s.items)
+    # The longest the notice can be: everything cut, the whole plan's size.
+    budget = limit - _size(head) - _size(_notice(total, total, _size(full)))
     kept: dict[int, list[_Item]] = {id(s): [] for s in sections}
     for section in sorted(sections, key=lambda s: s.rank):
         frame = _size(section.head) + _size(section.tail)
@@ -294,6 +312,6 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
                 kept[id(section)].append(item)
                 budget -= cost
     shown = {id(item) for items in kept.values() for item in items}
-    cut_keys = {item.key for s in sections for item in s.items if id(item) not in shown}
+    cut = Counter(item.kind for s in sections for item in s.items if id(item) not in shown)
     body = head + "".join(_section_text(s, kept[id(s)]) for s in sections)
-    return body + _notice(len(cut_keys), _size(full) - _size(body))
+    return body + _notice(cut, total, _size(full) - _size(body))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +17,7 @@ __all__ = [
     "Plan",
     "PropertyChange",
     "Step",
+    "natural_key",
 ]
 
 # What every renderer, log and plan file shows in place of a secret value.
@@ -23,6 +25,20 @@ SECRET = "[secret]"
 
 # The version of Plan.to_dict's format (schemas/plan.schema.json); readers refuse others.
 FORMAT_VERSION = 1
+
+
+# Node changes list in this order (a stable sort keeps the order within one field).
+_NODE_FIELDS = ("nodes", "setup", "envs", "secrets", "file_mounts", "workdir", "run")
+_DIGITS = re.compile(r"([0-9]+)")  # ASCII digits only: "²".isdigit() but int("²") fails
+
+
+def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key that puts worker2 before worker10: digit runs compare as numbers."""
+    return tuple(
+        (1, int(part), part) if part.isascii() and part.isdigit() else (0, 0, part)
+        for part in _DIGITS.split(text)
+        if part
+    )
 
 
 class Action(StrEnum):
@@ -93,6 +109,10 @@ class Step:
             "replace_reasons": list(self.replace_reasons),
         }
 
+    def sort_key(self) -> tuple[Any, ...]:
+        """Type, then name (numbers in names by value), then URN: the order every renderer uses."""
+        return (self.type, natural_key(self.name), self.urn)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Step:
         return cls(
@@ -149,6 +169,33 @@ class Plan:
     spec_hash: str = ""
     git_commit: str | None = None
     setup_nodes: tuple[str, ...] = field(default=())
+
+    def sorted(self) -> Plan:
+        """The same plan in its one canonical order, whatever order the engine reported.
+
+        The engine plans independent resources in parallel, so its events (and the steps
+        collected from them) arrive in a different order on every run. Renderers and saved
+        plans use this order, so two plans of the same change are the same bytes.
+        """
+
+        def step(s: Step) -> Step:
+            return replace(s, changes=tuple(sorted(s.changes, key=lambda c: natural_key(c.path))))
+
+        def node_change(c: NodeChange) -> NodeChange:
+            return replace(c, nodes=tuple(sorted(c.nodes, key=natural_key)))
+
+        def field_rank(c: NodeChange) -> int:
+            return _NODE_FIELDS.index(c.field) if c.field in _NODE_FIELDS else len(_NODE_FIELDS)
+
+        return replace(
+            self,
+            steps=tuple(sorted((step(s) for s in self.steps), key=Step.sort_key)),
+            drift=tuple(sorted((step(s) for s in self.drift), key=Step.sort_key)),
+            node_changes=tuple(
+                sorted((node_change(c) for c in self.node_changes), key=field_rank)
+            ),
+            setup_nodes=tuple(sorted(self.setup_nodes, key=natural_key)),
+        )
 
     @property
     def changes(self) -> tuple[Step, ...]:

@@ -54,7 +54,8 @@ def _step_lines(step: Step, color: bool, label: str | None = None) -> list[str]:
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
-    """The plan as a terminal reads it; plain text unless `color`."""
+    """The plan as a terminal reads it, in the plan's canonical order; plain text unless `color`."""
+    plan = plan.sorted()
 
     def heading(text: str) -> str:
         return click.style(text, bold=True) if color else text

@@ -36,6 +36,7 @@ from styx.spec._parse import (
     parse_minutes,
     parse_ports,
 )
+from styx.spec._places import Place, field_issue, field_place
 from styx.spec._schema import load_schema
 from styx.spec._stack import StackFile, apply_stack, load_stack
 from styx.spec._template import ENV_NAME, parse_env_file
@@ -49,12 +50,15 @@ __all__ = [
     "Autostop",
     "Bound",
     "FrozenMap",
+    "Place",
     "PortRange",
     "Resources",
     "Secret",
     "Spec",
     "StackFile",
     "apply_stack",
+    "field_issue",
+    "field_place",
     "load_schema",
     "load_stack",
     "load_task",

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from styx.errors import SpecError, SpecIssue
 from styx.spec._build import Overrides, build_spec, normalize
-from styx.spec._model import Spec
+from styx.spec._model import FrozenMap, Spec
+from styx.spec._places import places_of
 from styx.spec._schema import describe_value, schema_issues
 from styx.spec._stack import StackFile, apply_stack
 from styx.spec._template import parse_env_file, render_template
@@ -76,6 +77,7 @@ def _load(display: str, path: Path, env_overrides: Mapping[str, str], env_file: 
     spec, issues = build_spec(document, source, overrides)
     if spec is None:
         raise SpecError(issues)
+    spec = replace(spec, places=FrozenMap(places_of(document)))
     return spec if stack is None else apply_stack(spec, stack)
 
 

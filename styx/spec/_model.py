@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
+
+from styx.spec._places import Place
 
 __all__ = [
     "DEFAULT_AUTOSTOP_MINUTES",
@@ -223,6 +226,8 @@ class Spec:
     workdir: Path | None
     setup: str | None
     run: str | None
+    # Where each field was written (see styx.spec._places); not part of what is asked.
+    places: Mapping[str, Place] = field(default_factory=FrozenMap, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe canonical form; secret values appear as "[secret]"."""
@@ -231,10 +236,18 @@ class Spec:
     def fingerprint(self) -> str:
         """sha256 of the canonical form, with each secret folded in as its own sha256.
 
-        `source` is left out: moving the task file does not change what it asks for.
+        `source` is left out, and local paths count relative to the task's folder: the same
+        task in another clone (CI applying a plan made in a pull request's checkout) is the
+        same task.
         """
         data = self._canonical(secret=lambda s: "sha256:" + s.digest())
         del data["source"]
+        base = self.source.parent
+        data["file_mounts"] = {
+            dst: os.path.relpath(src, base) for dst, src in self.file_mounts.items()
+        }
+        if self.workdir is not None:
+            data["workdir"] = os.path.relpath(self.workdir, base)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(blob.encode("ascii")).hexdigest()
 

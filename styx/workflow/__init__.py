@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from styx.workflow._apply import ApplyResult, apply_planned, apply_target
+from styx.workflow._build import compile_target
 from styx.workflow._down import DownResult, down_stack
 from styx.workflow._exec import exec_job
 from styx.workflow._plan import Planned, plan_target
@@ -11,6 +12,7 @@ from styx.workflow._saved import (
     SavedPlan,
     apply_saved_plan,
     is_saved_plan,
+    read_plan_file,
     read_saved_plan,
     write_saved_plan,
 )
@@ -40,11 +42,13 @@ __all__ = [
     "apply_saved_plan",
     "apply_target",
     "cluster_status",
+    "compile_target",
     "down_stack",
     "exec_job",
     "git_commit",
     "is_saved_plan",
     "plan_target",
+    "read_plan_file",
     "read_saved_plan",
     "resolve_target",
     "silent",

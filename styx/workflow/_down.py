@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from styx.engine import StackOps, StackRef, open_stack
 from styx.errors import StackNotFoundError
+from styx.retention import mark_down, sweep
 from styx.workflow._lock import stack_lock
 from styx.workflow._progress import EngineProgress, Reporter, silent
 from styx.workflow._target import stack_dir
@@ -30,7 +31,13 @@ def down_stack(
     """Destroy the stack's resources after `confirm(nodes)`; nothing to do is not an error."""
     reporter = reporter or silent()
     with stack_lock(stack_dir(ref) / "styx.lock", ref.qualified, "down"):
-        return _down(ref, confirm, reporter)
+        result = _down(ref, confirm, reporter)
+    if result.destroyed or not result.nodes:
+        # After the lock's last write, so the marker is the newest thing in the stack's folder:
+        # the retention policy starts the clock on the stack's logs here.
+        mark_down(stack_dir(ref))
+    sweep()
+    return result
 
 
 def _down(

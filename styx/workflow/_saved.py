@@ -1,22 +1,33 @@
 """Saved plans: `styx plan -o plan.json`, then `styx apply plan.json` applies exactly that plan.
 
-A saved plan holds the Plan (secrets already masked) and how its target was resolved (task
-path, stack file, stack name, envs, vars, resource flags; never secret values). Applying it
-resolves the target again and refuses when anything moved: the spec's fingerprint (task file,
-envs, vars, flags, secrets' digests), the stack's version, or the steps a fresh preview finds.
+A saved plan (schemas/saved-plan.schema.json) holds the Plan (secrets already masked) and how
+its target was resolved (task path, stack file, stack name, envs, vars, resource flags; secret
+names, never values). Its paths are relative to the root of the git repository the task lives
+in (else to the folder `styx plan` ran in), so CI can apply it from a fresh clone of the merge
+commit. Applying it resolves the target again, from the root of the repository the command
+runs in, and refuses when anything moved: the spec's fingerprint (task file, envs, vars,
+flags, secrets' digests), the stack's version, or the steps a fresh preview finds.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from functools import cache
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+
+from styx._resources import data_path
 from styx.clouds.overrides import ResourceOverrides
 from styx.errors import PlanError
-from styx.plan import Plan, plan_from_dict
+from styx.plan import Plan, plan_from_dict, plan_schema
+from styx.plan._json import canonical_dict
 from styx.workflow._apply import ApplyResult, apply_planned
 from styx.workflow._lock import stack_lock
 from styx.workflow._plan import Planned, plan_target
@@ -28,21 +39,75 @@ __all__ = [
     "SavedPlan",
     "apply_saved_plan",
     "is_saved_plan",
+    "read_plan_file",
     "read_saved_plan",
+    "repository_root",
+    "saved_plan_schema",
     "write_saved_plan",
 ]
 
 SAVED_KIND = "styx-saved-plan"
-_FORMAT = 1
+# 2: paths relative to the repository root (1 stored absolute paths, which tied a plan to
+# the clone it was made in).
+_FORMAT = 2
+
+
+@cache
+def saved_plan_schema() -> Mapping[str, Any]:
+    """The parsed schemas/saved-plan.schema.json shipped with the package."""
+    with data_path("schemas", "saved-plan.schema.json").open(encoding="utf-8") as stream:
+        schema: dict[str, Any] = json.load(stream)
+    return schema
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    plan = plan_schema()
+    registry: Registry[Any] = Registry().with_resource(
+        plan["$id"], Resource.from_contents(plan)
+    )
+    return Draft202012Validator(saved_plan_schema(), registry=registry)
+
+
+def repository_root(start: Path) -> Path | None:
+    """The top of the git work tree holding `start` (a folder or a file), if any."""
+    start = start.resolve()
+    for folder in [start, *start.parents]:
+        if (folder / ".git").exists():  # a folder, or a file in worktrees and submodules
+            return folder
+    return None
+
+
+def _portable(path: Path | None, root: Path) -> str | None:
+    """`path` relative to `root` with `/` separators; absolute when it lies outside."""
+    if path is None:
+        return None
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def _located(stored: str | None, root: Path) -> Path | None:
+    if stored is None:
+        return None
+    path = Path(stored)
+    return path if path.is_absolute() else root.joinpath(*PurePosixPath(stored).parts)
 
 
 @dataclass(frozen=True)
 class SavedPlan:
-    """A plan and the way to resolve its target again."""
+    """A plan and the way to resolve its target again.
+
+    `task`, `options.stack_file` and `options.env_file` are as stored: relative to a
+    repository root (see `located`); `secrets` are names, read from the environment on apply.
+    """
 
     plan: Plan
-    task: Path | None
+    task: str | None
     options: TargetOptions
+    secrets: tuple[str, ...]
     refreshed: bool
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,54 +115,79 @@ class SavedPlan:
         return {
             "kind": SAVED_KIND,
             "format_version": _FORMAT,
-            "plan": self.plan.to_dict(),
+            "plan": canonical_dict(self.plan),
             "target": {
-                "task": str(self.task) if self.task else None,
+                "task": self.task,
                 "stack_file": str(o.stack_file) if o.stack_file else None,
                 "stack_name": o.stack_name,
                 "env_overrides": dict(o.env_overrides),
                 "env_file": str(o.env_file) if o.env_file else None,
                 "variables": dict(o.variables),
                 # Names only: on apply the values are read from the environment again.
-                "secrets_from_environment": sorted(o.secret_overrides),
+                "secrets_from_environment": sorted(self.secrets),
                 "overrides": asdict(o.overrides) if o.overrides else None,
                 "refresh": self.refreshed,
             },
         }
 
-
-def _absolute(path: Path | None) -> Path | None:
-    return path.resolve() if path is not None else None
+    def located(self, root: Path) -> tuple[Path | None, TargetOptions]:
+        """The task and options with paths under `root` and secrets from the environment."""
+        missing = [name for name in self.secrets if name not in os.environ]
+        if missing:
+            raise PlanError(
+                f"needs the secret(s) {', '.join(missing)} in the environment, as they were "
+                "given when it was planned"
+            )
+        stack_file = str(self.options.stack_file) if self.options.stack_file else None
+        env_file = str(self.options.env_file) if self.options.env_file else None
+        options = replace(
+            self.options,
+            stack_file=_located(stack_file, root),
+            env_file=_located(env_file, root),
+            secret_overrides={name: os.environ[name] for name in self.secrets},
+        )
+        return _located(self.task, root), options
 
 
 def write_saved_plan(
     path: Path, planned: Planned, task: Path | None, options: TargetOptions
 ) -> None:
-    """Write the plan file atomically (mode 0600: it names the stack and its backend)."""
+    """Write the plan file atomically (mode 0600: it names the stack and its backend).
+
+    Paths are stored relative to the repository holding the task (else to the current
+    folder), so the plan applies from another clone of the same commit.
+    """
+    task_path = task if task is not None else planned.target.spec.source
+    root = repository_root(task_path.parent) or Path.cwd().resolve()
+    stack_file = _portable(options.stack_file, root)
+    env_file = _portable(options.env_file, root)
     saved = SavedPlan(
-        plan=planned.plan,
-        task=_absolute(task) if task else planned.target.spec.source,
+        plan=planned.plan.sorted(),
+        task=_portable(task_path, root),
         options=TargetOptions(
-            stack_file=_absolute(options.stack_file),
+            stack_file=Path(stack_file) if stack_file else None,
             stack_name=planned.target.ref.stack,
             env_overrides=dict(options.env_overrides),
-            env_file=_absolute(options.env_file),
+            env_file=Path(env_file) if env_file else None,
             variables=dict(options.variables),
-            secret_overrides=dict(options.secret_overrides),
             overrides=options.overrides,
         ),
+        secrets=tuple(sorted(options.secret_overrides)),
         refreshed=planned.refreshed,
     )
+    data = saved.to_dict()
+    error = best_match(_validator().iter_errors(data))
+    if error is not None:  # a bug in Styx, not in the input: say where
+        raise PlanError(f"{path}: the plan to save fails saved-plan.schema.json: {error.message}")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(saved.to_dict(), handle, indent=2)
-        handle.write("\n")
+        handle.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     tmp.replace(path)
 
 
 def is_saved_plan(path: Path) -> bool:
-    """Whether `path` is a saved plan rather than a task file."""
+    """Whether `path` is a saved plan (of any format version) rather than a task file."""
     if path.suffix != ".json" or not path.is_file():
         return False
     try:
@@ -106,40 +196,66 @@ def is_saved_plan(path: Path) -> bool:
         return False
 
 
+def _where(parts: Any) -> str:
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    return text.lstrip(".") or "the top level"
+
+
 def read_saved_plan(path: Path) -> SavedPlan:
-    """Read a plan file; PlanError when it is not one or is damaged."""
+    """Read and validate a plan file (no engine, no environment); PlanError when damaged."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("kind") != SAVED_KIND or data.get("format_version") != _FORMAT:
-            raise PlanError(f"not a Styx saved plan of format {_FORMAT}")
-        target = data["target"]
-        overrides = target.get("overrides")
-        names = target.get("secrets_from_environment") or []
-        missing = [name for name in names if name not in os.environ]
-        if missing:
+        if not isinstance(data, dict) or data.get("kind") != SAVED_KIND:
+            raise PlanError("not a Styx saved plan (no \"kind\": \"styx-saved-plan\")")
+        if data.get("format_version") != _FORMAT:
             raise PlanError(
-                f"needs the secret(s) {', '.join(missing)} in the environment, as they were "
-                "given when it was planned"
+                f"a saved plan of format {data.get('format_version')!r}; this Styx reads "
+                f"format {_FORMAT}: make it again with `styx plan -o`"
             )
+        error = best_match(_validator().iter_errors(data))
+        if error is not None:
+            # The place, never the value: a plan file is no place to echo data.
+            raise PlanError(
+                f"not a valid saved plan: {_where(error.absolute_path)} fails the schema's "
+                f"{error.validator!r} rule"
+            )
+        target = data["target"]
+        overrides = target["overrides"]
         options = TargetOptions(
-            stack_file=Path(target["stack_file"]) if target.get("stack_file") else None,
-            stack_name=target.get("stack_name"),
-            env_overrides=dict(target.get("env_overrides") or {}),
-            env_file=Path(target["env_file"]) if target.get("env_file") else None,
-            variables=dict(target.get("variables") or {}),
-            secret_overrides={name: os.environ[name] for name in names},
+            stack_file=Path(target["stack_file"]) if target["stack_file"] else None,
+            stack_name=target["stack_name"],
+            env_overrides=dict(target["env_overrides"]),
+            env_file=Path(target["env_file"]) if target["env_file"] else None,
+            variables=dict(target["variables"]),
             overrides=ResourceOverrides(**overrides) if overrides else None,
         )
         return SavedPlan(
             plan=plan_from_dict(data["plan"]),
-            task=Path(target["task"]) if target.get("task") else None,
+            task=target["task"],
             options=options,
-            refreshed=bool(target.get("refresh")),
+            secrets=tuple(target["secrets_from_environment"]),
+            refreshed=bool(target["refresh"]),
         )
     except PlanError as err:
         raise PlanError(f"{path}: {err}") from err
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise PlanError(f"{path}: cannot read the saved plan ({err.__class__.__name__})") from err
+
+
+def read_plan_file(path: Path) -> Plan:
+    """The plan in a saved plan, or in `styx plan --format json` output; PlanError otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise PlanError(f"not a saved plan: {path} ({err.__class__.__name__})") from err
+    if isinstance(data, dict) and data.get("kind") == SAVED_KIND:
+        return read_saved_plan(path).plan
+    if isinstance(data, dict) and "format_version" in data and "steps" in data:
+        try:
+            return plan_from_dict(data)
+        except PlanError as err:
+            raise PlanError(f"{path}: {err}") from err
+    raise PlanError(f"not a saved plan: {path} (make one with `styx plan TASK -o {path.name}`)")
 
 
 def _shape(plan: Plan) -> tuple[Any, ...]:
@@ -148,6 +264,7 @@ def _shape(plan: Plan) -> tuple[Any, ...]:
     Steps are compared by resource, not by position: the engine plans independent
     resources in parallel, so their order differs from one preview to the next.
     """
+    plan = plan.sorted()
     return (
         tuple(sorted(
             ((s.urn, s.action, s.changes, s.replace_reasons) for s in plan.changes),
@@ -158,11 +275,31 @@ def _shape(plan: Plan) -> tuple[Any, ...]:
     )
 
 
-def apply_saved_plan(path: Path, *, reporter: Reporter | None = None) -> ApplyResult:
-    """Apply the plan in `path` exactly, or refuse with PlanError saying what moved."""
+def apply_saved_plan(
+    path: Path, *, reporter: Reporter | None = None, root: Path | None = None
+) -> ApplyResult:
+    """Apply the plan in `path` exactly, or refuse with PlanError saying what moved.
+
+    Its paths are found under `root`: by default the repository the current folder is in
+    (else the current folder), so a plan made in one clone applies from another.
+    """
     reporter = reporter or silent()
     saved = read_saved_plan(path)
-    target: Target = resolve_target(saved.task, saved.options)
+    root = root or repository_root(Path.cwd()) or Path.cwd().resolve()
+    try:
+        task, options = saved.located(root)
+    except PlanError as err:
+        raise PlanError(f"{path}: {err}") from err
+    for name, found in (("task file", task), ("stack file", options.stack_file),
+                        ("env file", options.env_file)):
+        if found is not None and not found.is_file():
+            commit = saved.plan.git_commit
+            at = f" at commit {commit[:12]}" if commit else ""
+            raise PlanError(
+                f"{path}: the plan's {name} {found} is not there; apply it from the root of "
+                f"a checkout of the repository it was planned in{at}"
+            )
+    target: Target = resolve_target(task, options)
     plan = saved.plan
     ref = target.ref
     if (plan.project, plan.stack) != (ref.project, ref.stack):

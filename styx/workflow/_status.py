@@ -21,6 +21,7 @@ class NodeStatus:
     port: int
     recorded_state: str  # as the last apply or refresh saw it
     reachable: bool  # whether its SSH port answers now
+    ports: tuple[str, ...] = ()  # the task's ports, open at `address`
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def cluster_status(project: str, backend_url: str | None = None) -> list[Cluster
                 port=int(n["port"]),
                 recorded_state=str(n.get("state", "unknown")),
                 reachable=_answers(str(n["address"]), int(n["port"])),
+                ports=tuple(str(p) for p in n.get("ports") or ()),
             )
             for n in outputs.get("nodes") or []
         )

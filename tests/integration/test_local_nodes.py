@@ -85,7 +85,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
                 "address": node_address(net.outs["cidr"], rank),
                 "port": PORT,
                 "user": os.environ.get("USER") or __import__("getpass").getuser(),
-                "root": str(paths.node_root(rank)),
+                "root": str(paths.node_dir(node_name(rank))),
                 "authorized_key": keys.outs["public_key"],
                 "state": "running",
             }
@@ -108,7 +108,7 @@ def test_nodes_answer_with_their_own_host_keys_and_homes(cluster: Cluster) -> No
         assert node["state"] == "running" and node["pid"] > 0
         done = cluster.ssh(node, 'echo "$HOME"; pwd; echo hi > ~/made-by-job')
         assert done.returncode == 0, done.stderr
-        home = cluster.paths.node_root(rank) / "home"
+        home = cluster.paths.node_dir(node_name(rank)) / "home"
         assert done.stdout.splitlines() == [str(home), str(home)]
         assert (home / "made-by-job").read_text() == "hi\n"
 

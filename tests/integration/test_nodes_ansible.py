@@ -52,7 +52,7 @@ class Cluster:
     nodes: list[dict[str, Any]]
 
     def node_home(self, rank: int) -> Path:
-        return self.paths.node_root(rank) / "home"
+        return self.paths.node_dir(node_name(rank)) / "home"
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def cluster() -> Iterator[Cluster]:
                             "address": node_address(net["cidr"], rank),
                             "port": 2222,
                             "user": getpass.getuser(),
-                            "root": str(paths.node_root(rank)),
+                            "root": str(paths.node_dir(node_name(rank))),
                             "authorized_key": keys["public_key"],
                             "state": "running",
                         }
@@ -339,3 +339,57 @@ def test_nothing_is_written_to_the_real_home(cluster: Cluster) -> None:
     assert (tmp.stat().st_mtime if tmp.exists() else None) == tmp_mtime
     assert not (real_home / "x.txt").exists()
     assert (cluster.node_home(0) / "x.txt").read_text() == "x\n"
+
+
+def test_a_job_that_prints_secrets_shows_and_keeps_them_masked(cluster: Cluster) -> None:
+    key = (
+        "-----BEGIN TEST KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n"
+        "AQEFAASCBKcwggSjAgEAAoIB\n-----END TEST KEY-----"
+    )
+    work = NodeWork(
+        task_id="task-leaky",
+        secrets={"API_TOKEN": SECRET, "SSH_KEY": key, "SHORT": "dev"},
+        run=(
+            'echo "token is $API_TOKEN."\n'
+            'printf "%s\\n" "$SSH_KEY"\n'
+            # Re-indented, line by line: each long line of the key is a secret of its own.
+            'printf "%s\\n" "$SSH_KEY" | sed "s/^/    /"\n'
+            'echo "env=dev-box"\n'
+        ),
+    )
+    shown: list[str] = []
+    result = run_job(cluster.access, work, lambda node, line: shown.append(f"{node}: {line}"))
+    assert result.ok, result
+    for node in result.nodes:
+        logged = node.log_path.read_text()
+        assert logged.splitlines()[:2] == ["token is [secret].", "[secret]"]
+        assert "env=[secret]-box" in logged
+        for secret_line in ("MIIEvQIBADANBgkqhkiG9w0B", "AQEFAASCBKcwggSjAgEAAoIB"):
+            assert secret_line not in logged
+        assert f"{node.node}: token is [secret]." in shown
+        assert node.log_path.stat().st_mode & 0o777 == 0o600
+        assert node.log_path.parent.stat().st_mode & 0o777 == 0o700
+    assert not any(SECRET in line or "MIIEvQIBADANBgkqhkiG9w0B" in line for line in shown)
+    # The nodes' own copies are the only ones left (on a cloud node they live on its disk).
+    leaks = files_containing(cluster.home, SECRET.encode())
+    assert leaks and all(p.name == "output.log" and "local" in p.parts for p in leaks), leaks
+    for path in leaks:
+        path.unlink()  # the module's later checks look for the secret everywhere
+
+
+def test_run_folders_go_when_runs_end_well_and_the_newest_failed_stay(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STYX_KEEP_FAILED_RUNS", "1")
+    runs = cluster.access.state_dir / "runs"
+    good = run_job(cluster.access, NodeWork(task_id="t", run="echo fine"), lambda n, line: None)
+    assert good.ok and not good.private_dir.exists()
+    broken = dataclasses.replace(cluster.access, python="/no/such/python3")
+    first = run_job(broken, NodeWork(task_id="t", run="echo hi"), lambda node, line: None)
+    assert first.private_dir.is_dir() and (first.private_dir / ".styx-failed").exists()
+    assert (first.private_dir / "artifacts").is_dir()  # what Ansible said: the point of keeping
+    second = run_setup(broken, NodeWork(task_id="t", setup="true"), lambda e: None)
+    assert not second.ok
+    assert sorted(runs.iterdir()) == [second.private_dir]  # only the newest failed one
+    assert runs.stat().st_mode & 0o777 == 0o700
+    assert second.private_dir.stat().st_mode & 0o777 == 0o700

@@ -22,8 +22,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(out)],
         check=True,
     )
-    (built,) = out.glob("styx-*.whl")
+    (built,) = out.glob("styx_clusters-*.whl")
     return built
+
+
+def test_the_distribution_is_styx_clusters_and_the_command_is_styx(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    assert "\nName: styx-clusters\n" in archive.read(metadata).decode()
+    (entry_points,) = [n for n in archive.namelist() if n.endswith("entry_points.txt")]
+    assert "styx = styx.cli:main" in archive.read(entry_points).decode()
 
 
 def test_wheel_contains_data_folders(wheel: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ setup: |
 run: |
   echo "token digest $(printf %s "$TOKEN" | sha256sum | cut -c1-16)"
   echo "run in $MODE mode"
+  echo "careless job prints $TOKEN"
 """
 
 
@@ -47,13 +49,20 @@ class Runner:
         self.transcript: list[str] = []
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "STYX_HOME": str(self.home), "TOKEN": SECRET}
-        proc = subprocess.run(
-            [sys.executable, "-m", "styx", *args, "--secret", "TOKEN"]
+        return self.run(
+            [*args, "--secret", "TOKEN"]
             if args[0] in ("plan", "apply", "exec", "launch") and not args[1].endswith(".json")
-            else [sys.executable, "-m", "styx", *args],
-            capture_output=True, text=True, env=env, cwd=self.work, timeout=300,
+            else list(args)
         )
+
+    def run(
+        self, args: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        full = {**os.environ, "STYX_HOME": str(self.home), "TOKEN": SECRET, **(env or {})}
+        proc = subprocess.run(
+            [sys.executable, "-m", "styx", *args],
+            capture_output=True, text=True, env=full, cwd=self.work, timeout=300,
+        )  # fmt: skip
         self.transcript += [proc.stdout, proc.stderr]
         return proc
 
@@ -100,16 +109,64 @@ def test_a_plan_is_refused_when_the_task_changed(styx: Runner) -> None:
     assert "the task changed" in refused.stderr
 
 
+def files_holding_the_secret(*roots: Path) -> list[Path]:
+    return [
+        path
+        for root in roots
+        for path in root.rglob("*")
+        if path.is_file() and not path.is_symlink() and SECRET.encode() in path.read_bytes()
+    ]
+
+
 def test_the_job_sees_the_secret_and_nothing_shows_it(styx: Runner) -> None:
     out = ok(styx("launch", "saved.yaml", "-y"))
     assert "run in third mode" in out
     # The node got the real value: its digest matches, the value itself is never printed.
     assert f"token digest {hashlib.sha256(SECRET.encode()).hexdigest()[:16]}" in out
+    # A job that prints it: masked on screen and in the log Styx keeps.
+    assert "careless job prints [secret]" in out
+    out = ok(styx("exec", "saved.yaml"))
+    assert "careless job prints [secret]" in out
+    logs = list((styx.home / "stacks" / "styx" / "saved" / "logs").rglob("*.log"))
+    assert any(b"careless job prints [secret]" in log.read_bytes() for log in logs)
     ok(styx("plan", "saved.yaml", "--format", "json", "-o", "fourth.json"))
     ok(styx("plan", "saved.yaml", "--format", "markdown"))
     for text in styx.transcript:
         assert SECRET not in text
-    for root in (styx.home, styx.work):
-        for path in root.rglob("*"):
-            if path.is_file() and not path.is_symlink():
-                assert SECRET.encode() not in path.read_bytes(), f"secret found in {path}"
+    # Only the node's own copy of the output holds it (the local node's home is under
+    # STYX_HOME/local until down; a cloud node keeps it on its disk).
+    nodes = styx.home / "local"
+    assert files_holding_the_secret(styx.home / "stacks", styx.home / "state", styx.work) == []
+    leaks = files_holding_the_secret(styx.home)
+    assert leaks and all(p.is_relative_to(nodes) and p.name == "output.log" for p in leaks), leaks
+
+
+def test_everything_styx_writes_under_styx_home_is_private(styx: Runner) -> None:
+    loose = []
+    # STYX_HOME itself is the test's (made with the default umask); everything in it is Styx's.
+    for path in styx.home.rglob("*"):
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode) or stat.S_ISSOCK(mode):
+            continue
+        if mode & 0o077:
+            loose.append(f"{oct(mode & 0o777)} {path.relative_to(styx.home)}")
+    assert loose == []
+
+
+def test_after_down_the_secret_is_nowhere_and_gc_lists_what_it_removes(styx: Runner) -> None:
+    stack = styx.home / "stacks" / "styx" / "saved"
+    logs = sorted(p.name for p in (stack / "logs").iterdir())
+    assert logs, "setup and job logs are kept while the cluster exists"
+    # Logs of a live cluster are never the policy's to remove, however short it is.
+    env = {"STYX_KEEP_LOGS_DAYS": "0"}
+    assert "logs/" not in ok(styx.run(["gc", "--dry-run"], env))
+    assert "runs/" not in ok(styx.run(["gc", "--dry-run"], env)), "runs that ended well are gone"
+    ok(styx("down", "-s", "saved", "-y", "-q"))
+    assert files_holding_the_secret(styx.home, styx.work) == []
+    assert sorted(p.name for p in (stack / "logs").iterdir()) == logs  # 7 days by default
+    listed = ok(styx.run(["gc", "--dry-run"], env)).splitlines()
+    assert sorted(line.split()[2].split("/")[-1] for line in listed if "logs/" in line) == logs
+    removed = ok(styx.run(["gc"], env)).splitlines()
+    assert [line.replace("would remove", "removed", 1) for line in listed[:-1]] == removed[:-1]
+    assert not list((stack / "logs").iterdir())
+    assert ok(styx.run(["gc", "--dry-run"], env)).startswith("Would remove 0 item(s)")

@@ -1,5 +1,6 @@
 """The AWS cloud: catalog and optimizer, resource graph, pulumi-aws program, catalog refresh.
 
+    CLOUD                                                   the Aws cloud the table hands out
     compile_aws(spec, cluster, settings) -> ResourceGraph   pure: no engine, no credentials
     build_program(graph) -> program                         declares the graph with pulumi-aws
     choose_for_spec(spec, settings) -> Choice               the optimizer and its candidate table
@@ -12,10 +13,8 @@ under Pulumi's mocks and the refresh against moto's server.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable
-from typing import ClassVar, Final
+from typing import Final
 
-from styx.clouds._base import Cloud, Feature
 from styx.clouds.aws._catalog import (
     Catalog,
     InstanceOffering,
@@ -25,6 +24,7 @@ from styx.clouds.aws._catalog import (
     shipped_catalog_path,
     user_catalog_path,
 )
+from styx.clouds.aws._cloud import Aws, build_program
 from styx.clouds.aws._graph import DEFAULT_DISK_GB, choose_for_spec, compile_aws
 from styx.clouds.aws._hostkeys import (
     fetch_host_keys,
@@ -39,9 +39,9 @@ from styx.clouds.aws._refresh import (
     refresh_catalog,
 )
 from styx.clouds.aws._settings import AwsSettings, key_dir
-from styx.compile import ResourceGraph
 
 __all__ = [
+    "CLOUD",
     "DEFAULT_DISK_GB",
     "DEFAULT_REGIONS",
     "PROVIDER_VERSION",
@@ -73,17 +73,4 @@ __all__ = [
 # `pulumi plugin install resource aws <PROVIDER_VERSION>`.
 PROVIDER_VERSION: Final = importlib.metadata.version("pulumi_aws")
 
-
-class Aws(Cloud):
-    """AWS through pulumi-aws. Everything a task can ask for, spot instances included."""
-
-    name: ClassVar[str] = "aws"
-    features: ClassVar[frozenset[Feature]] = frozenset(Feature)
-
-
-def build_program(graph: ResourceGraph) -> Callable[[], None]:
-    """The inline Pulumi program declaring an AWS graph with pulumi-aws (see `_program`)."""
-    # pulumi-aws takes a second to import; compile, catalog and plan rendering never need it.
-    from styx.clouds.aws._program import build_program as build
-
-    return build(graph)
+CLOUD = Aws()

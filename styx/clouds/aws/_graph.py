@@ -10,8 +10,8 @@ from styx.clouds.aws._catalog import Catalog, InstanceOffering, load_catalog
 from styx.clouds.aws._optimizer import Choice, choose_instance
 from styx.clouds.aws._settings import AwsSettings
 from styx.clouds.aws._userdata import UserData, render_user_data
-from styx.compile import ResourceDecl, ResourceGraph, node_fields, node_name, ref
 from styx.errors import CloudError
+from styx.graph import ResourceDecl, ResourceGraph, node_fields, node_name, ref
 from styx.spec import Autostop, Resources, Spec
 
 __all__ = [
@@ -156,6 +156,8 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
         hourly_cost=round(picked.hourly * spec.num_nodes, 6),
         warnings=tuple(_warnings(spec, settings, picked, autostop)),
         autostop=autostop.to_dict() if autostop is not None else None,
+        ports=tuple(str(p) for p in resources.ports),
+        choice=picked,
     )
 
 
@@ -236,11 +238,12 @@ def _image(decls: list[ResourceDecl], named: Callable[[str], str], offering: Ins
     if isinstance(image, Mapping):
         image = image.get(offering.region)
         if image is None:
-            raise CloudError(f"image_id names no AMI for region {offering.region}", cloud="aws")
+            raise CloudError(f"image_id names no AMI for region {offering.region}", cloud="aws",
+                             field="resources.image_id")
     if image is not None:
         if not image.startswith("ami-"):
             raise CloudError(f"image_id {image!r} is not an AMI id (ami-...); Styx does not "
-                             "resolve image names", cloud="aws")
+                             "resolve image names", cloud="aws", field="resources.image_id")
         return image
     if offering.gpu_count > 0:
         owners, name = ["amazon"], _GPU_IMAGE
@@ -263,7 +266,7 @@ def _root_volume(resources: Resources) -> dict[str, Any]:
     tier = resources.disk_tier or "medium"
     if tier not in _DISK_TIERS:
         raise CloudError(f"unknown disk_tier {tier!r} (one of {', '.join(_DISK_TIERS)})",
-                         cloud="aws")
+                         cloud="aws", field="resources.disk_tier")
     volume_type, iops = _DISK_TIERS[tier]
     volume: dict[str, Any] = {
         "volume_size": resources.disk_size_gb or DEFAULT_DISK_GB,

@@ -4,8 +4,9 @@ Graph arguments are pulumi-aws's own Python argument names, so a wrong name fail
 (TypeError from the resource or Args class) instead of being dropped. Nested blocks become
 their typed Args classes for the same reason.
 
-The cluster's SSH key is made on the machine that applies (the local cloud's key-pair
-resource): only its public half and its path enter the state, never the private key.
+The cluster's SSH key is made on the machine that applies (the shared key-pair resource,
+styx.clouds._keypair): only its public half and its path enter the state, never the
+private key.
 
 Host keys: EC2 reports none through its API, so `host_public_key` is exported empty. The
 first-boot script prints the node's host keys on the serial console, and
@@ -22,6 +23,8 @@ from typing import Any, Final
 import pulumi
 import pulumi_aws as aws
 
+from styx.clouds._exports import export_cluster
+from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs
 from styx.clouds.aws._graph import (
     KIND_AMI,
     KIND_INSTANCE,
@@ -30,9 +33,8 @@ from styx.clouds.aws._graph import (
     SSH_PORT,
 )
 from styx.clouds.aws._settings import key_dir
-from styx.clouds.local.provider import LocalKeyPair, LocalKeyPairArgs
-from styx.compile import ResourceDecl, ResourceGraph
 from styx.errors import CloudError
+from styx.graph import ResourceDecl, ResourceGraph
 
 __all__ = ["IGNORE_CHANGES", "build_program"]
 
@@ -136,8 +138,8 @@ def _declare(decl: ResourceDecl, declared: _Declared, provider: pulumi.ProviderR
     declared.resources[decl.name] = constructor(decl.name, **args, opts=opts)
 
 
-def _node_output(name: str, rank: int, decl: ResourceDecl,
-                 instance: pulumi.Resource) -> pulumi.Output[dict[str, Any]]:
+def _node_output(name: str, rank: int, decl: ResourceDecl, instance: pulumi.Resource,
+                 ports: tuple[str, ...]) -> pulumi.Output[dict[str, Any]]:
     assert isinstance(instance, aws.ec2.Instance)
     return pulumi.Output.all(
         name=name,
@@ -149,6 +151,7 @@ def _node_output(name: str, rank: int, decl: ResourceDecl,
         host_public_key="",  # see the module's docstring: read from the console instead
         instance_id=instance.id,
         state=instance.instance_state,
+        ports=list(ports),
     ).apply(dict)
 
 
@@ -171,19 +174,13 @@ def build_program(graph: ResourceGraph) -> Callable[[], None]:
                 assert isinstance(found, pulumi.ProviderResource)
                 provider = found
         nodes = [
-            _node_output(name, rank, instances[name], declared.resources[instances[name].name])
+            _node_output(name, rank, instances[name], declared.resources[instances[name].name],
+                         graph.ports)
             for rank, name in enumerate(graph.nodes)
         ]
         key = declared.resources[key_file]
         assert isinstance(key, LocalKeyPair)
-        pulumi.export("cloud", graph.cloud)
-        pulumi.export("cluster", graph.cluster)
-        pulumi.export("region", region)
-        pulumi.export("nodes", pulumi.Output.all(*nodes))
-        pulumi.export("private_key_path", key.private_key_path)
-        pulumi.export("spec_hash", graph.spec_hash)
-        pulumi.export("node_fields", graph.fields.to_dict())
-        pulumi.export("hourly_cost", graph.hourly_cost)
-        pulumi.export("autostop", dict(graph.autostop) if graph.autostop else None)
+        export_cluster(graph, pulumi.Output.all(*nodes), key.private_key_path,
+                       {"region": region})
 
     return program

@@ -9,7 +9,14 @@ from pathlib import Path, PurePosixPath
 
 from styx.errors import CloudError
 
-__all__ = ["HostCatalog", "check_file_mounts", "check_fits", "host_catalog", "parse_meminfo"]
+__all__ = [
+    "HostCatalog",
+    "check_file_mounts",
+    "check_fits",
+    "host_catalog",
+    "outside_home",
+    "parse_meminfo",
+]
 
 _MEMINFO = Path("/proc/meminfo")
 
@@ -66,13 +73,13 @@ def check_fits(
     if cpus is not None and cpus > host.cores:
         raise CloudError(
             f"a node asks for {_fmt(cpus)} CPUs but this host has {host.cores}",
-            cloud="local",
+            cloud="local", field="resources.cpus",
         )
     if memory_gb is not None and memory_gb > host.memory_gb:
         raise CloudError(
             f"a node asks for {_fmt(memory_gb)} GB of memory "
             f"but this host has {_fmt(host.memory_gb)} GB",
-            cloud="local",
+            cloud="local", field="resources.memory",
         )
     warnings: list[str] = []
     if cpus is not None and cpus * num_nodes > host.cores:
@@ -88,22 +95,28 @@ def check_fits(
     return warnings
 
 
+def outside_home(destinations: Iterable[str]) -> list[str]:
+    """The mount destinations that would land outside the node's home, sorted."""
+    return sorted(
+        dst
+        for dst in destinations
+        if dst.startswith("/")
+        or ".." in PurePosixPath(dst.removeprefix("~/")).parts
+        or (dst.startswith("~") and not (dst == "~" or dst.startswith("~/")))
+    )
+
+
 def check_file_mounts(destinations: Iterable[str]) -> None:
     """CloudError unless every file mount lands inside the node's home (`~/...` or relative).
 
     A local node shares the host's filesystem: an absolute destination, or one that climbs
     out with `..`, would write outside STYX_HOME, into the user's own machine.
     """
-    bad = [
-        dst
-        for dst in destinations
-        if dst.startswith("/")
-        or ".." in PurePosixPath(dst.removeprefix("~/")).parts
-        or (dst.startswith("~") and not (dst == "~" or dst.startswith("~/")))
-    ]
+    bad = outside_home(destinations)
     if bad:
         raise CloudError(
             "local nodes share this machine's filesystem, so file_mounts must land in the "
-            f"node's home (~/...): {', '.join(sorted(bad))}",
+            f"node's home (~/...): {', '.join(bad)}",
             cloud="local",
+            field=f"file_mounts.{bad[0]}",
         )

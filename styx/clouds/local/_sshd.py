@@ -200,7 +200,7 @@ def prepare_node(server: NodeServer) -> str:
     config, session = render_config(server)
     layout.config.write_text(config, encoding="utf-8")
     layout.session.write_text(session, encoding="utf-8")
-    layout.session.chmod(0o755)
+    layout.session.chmod(0o700)  # run by the node's user, who is the only one: private
     return layout.host_public_key.read_text(encoding="ascii").strip()
 
 

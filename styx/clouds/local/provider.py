@@ -27,7 +27,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from styx.clouds.local import _keys, _network, _sshd
+from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs, LocalKeyPairProvider
+from styx.clouds.local import _network, _sshd
 
 __all__ = [
     "NODE_STATES",
@@ -139,81 +140,6 @@ class LocalNetwork(Resource, module="styx-local", name="Network"):
             "cidr": None,
         }
         super().__init__(LocalNetworkProvider(), resource_name, props, opts)
-
-
-# ---------------------------------------------------------------------------------------------
-# Key pair
-
-
-class LocalKeyPairProvider(ResourceProvider):
-    """The cluster's SSH key pair in key_dir. Inputs: cluster, key_dir."""
-
-    _INPUTS = ("cluster", "key_dir")
-
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures: list[CheckFailure] = []
-        _check_name("cluster", news.get("cluster"), failures)
-        _check_path("key_dir", news.get("key_dir"), failures)
-        return CheckResult(news, failures)
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        pair = _keys.create_key_pair(Path(props["key_dir"]), f"styx-{props['cluster']}")
-        return CreateResult(
-            f"{props['cluster']}-keys",
-            {
-                **props,
-                "public_key": pair.public_key,
-                "private_key_path": str(pair.private_key_path),
-            },
-        )
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        pair = _keys.read_key_pair(Path(props["key_dir"]))
-        if pair is None:
-            return ReadResult(None, {})
-        outs = {
-            **props,
-            "public_key": pair.public_key,
-            "private_key_path": str(pair.private_key_path),
-        }
-        return ReadResult(id_, outs)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, self._INPUTS)
-        return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
-
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        key_dir = Path(props["key_dir"])
-        _keys.delete_key_pair(key_dir)
-        _remove_if_empty(key_dir.parent)
-
-
-@dataclass(frozen=True)
-class LocalKeyPairArgs:
-    """Inputs of a LocalKeyPair."""
-
-    cluster: pulumi.Input[str]
-    key_dir: pulumi.Input[str]
-
-
-class LocalKeyPair(Resource, module="styx-local", name="KeyPair"):
-    """The cluster's key pair: `public_key` for the nodes, `private_key_path` for SSH/Ansible."""
-
-    cluster: pulumi.Output[str]
-    key_dir: pulumi.Output[str]
-    public_key: pulumi.Output[str]
-    private_key_path: pulumi.Output[str]
-
-    def __init__(
-        self, resource_name: str, args: LocalKeyPairArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        props = {
-            "cluster": args.cluster,
-            "key_dir": args.key_dir,
-            "public_key": None,
-            "private_key_path": None,
-        }
-        super().__init__(LocalKeyPairProvider(), resource_name, props, opts)
 
 
 # ---------------------------------------------------------------------------------------------

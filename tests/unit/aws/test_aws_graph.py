@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ def test_examples_match_their_goldens(example: str, golden: Callable[[Path, str]
                                       styx_home: Path) -> None:
     spec = load_task(REPO / "examples" / f"{example}.yaml")
     graph = compile_aws(spec, example.replace("_", "-"), SHIPPED)
-    golden(GOLDEN / f"{example}.json", graph.to_json())
+    golden(GOLDEN / f"{example}.json", json.dumps(graph.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
 def test_cpu_example_is_a_complete_cluster() -> None:

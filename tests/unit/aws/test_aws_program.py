@@ -236,10 +236,10 @@ def test_outputs_for_the_nodes_stage(gpu_graph: ResourceGraph, styx_home: Path,
     assert out["nodes"] == [
         {"name": "head", "rank": 0, "address": "203.0.113.10", "private_address": "10.42.0.5",
          "port": 22, "user": "ubuntu", "host_public_key": "", "instance_id": "gpu-head-id",
-         "state": "running"},
+         "state": "running", "ports": []},
         {"name": "worker1", "rank": 1, "address": "203.0.113.11",
          "private_address": "10.42.0.6", "port": 22, "user": "ubuntu", "host_public_key": "",
-         "instance_id": "gpu-worker1-id", "state": "running"},
+         "instance_id": "gpu-worker1-id", "state": "running", "ports": []},
     ]
 
 

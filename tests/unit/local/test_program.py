@@ -1,15 +1,21 @@
-"""declare_cluster under Pulumi mocks: the resources of a local cluster, and its outputs."""
+"""The local program under Pulumi mocks: it declares the graph's resources, with their inputs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
-from styx.clouds.local import NODE_PORT, declare_cluster
+from styx.clouds.local import NODE_PORT, HostCatalog, compile_local
+from styx.clouds.local._program import build_program
 from styx.errors import CloudError
+from styx.spec import load_task
+
+HOST = HostCatalog(cores=8, memory_gb=32)
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -39,15 +45,29 @@ class Mocks(pulumi.runtime.Mocks):
 
 
 @pytest.fixture
-def mocks() -> Mocks:
+def mocks() -> Iterator[Mocks]:
+    pulumi.runtime.settings.reset_options()
     found = Mocks()
     pulumi.runtime.set_mocks(found, preview=False)
+    yield found
+    pulumi.runtime.settings.reset_options()
+
+
+@pytest.fixture
+def exports(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi, "export", found.__setitem__)
     return found
 
 
 @pulumi.runtime.test
-def test_cluster_declares_network_keys_and_ranked_nodes(mocks: Mocks, tmp_path: Path) -> Any:
-    cluster = declare_cluster("train", 3, 2.0, None, tmp_path, user="alice")
+def test_program_declares_the_graphs_network_keys_and_ranked_nodes(
+    mocks: Mocks, exports: dict[str, Any], tmp_path: Path
+) -> Any:
+    task = tmp_path / "train.yaml"
+    task.write_text("num_nodes: 3\nresources:\n  cpus: 2\n  ports: 8888\n")
+    graph = compile_local(load_task(task), "train", HOST)
+    build_program(graph, tmp_path, "alice")()
 
     def check(nodes: list[dict[str, Any]]) -> None:
         # Nodes wait on the network's cidr, so they may register in any order among themselves.
@@ -62,6 +82,7 @@ def test_cluster_declares_network_keys_and_ranked_nodes(mocks: Mocks, tmp_path: 
         by_name = {a.name: a for a in mocks.created}
         network, keys, head = by_name["train-network"], by_name["train-keys"], by_name["train-head"]
         assert network.inputs["registry"] == str(tmp_path / "local" / "networks.json")
+        assert network.inputs["prefix"] == 24
         assert keys.inputs["key_dir"] == str(tmp_path / "local" / "train" / "keys")
         assert head.inputs["root"] == str(tmp_path / "local" / "train" / "head")
         assert head.inputs["authorized_key"] == "ssh-ed25519 AAAAcluster"
@@ -76,13 +97,38 @@ def test_cluster_declares_network_keys_and_ranked_nodes(mocks: Mocks, tmp_path: 
                 "user": "alice",
                 "host_public_key": f"ssh-ed25519 AAAA{name}",
                 "state": "running",
+                "ports": ["8888"],
             }
             for rank, name in enumerate(["head", "worker1", "worker2"])
         ]
 
-    return cluster.node_outputs().apply(check)
+    assert exports["cloud"] == "local" and exports["spec_hash"] == graph.spec_hash
+    return exports["nodes"].apply(check)
 
 
-def test_cluster_size_is_checked(mocks: Mocks, tmp_path: Path) -> None:
+@pulumi.runtime.test
+def test_the_program_follows_the_graph_not_the_spec(
+    mocks: Mocks, exports: dict[str, Any], tmp_path: Path
+) -> Any:
+    task = tmp_path / "t.yaml"
+    task.write_text("num_nodes: 2\n")
+    graph = compile_local(load_task(task), "c", HOST)
+    # A graph edited after compile (one node fewer, another state) is what gets declared.
+    head_only = replace(graph, resources=graph.resources[:3], nodes=graph.nodes[:1])
+    stopped = replace(head_only.resources[2],
+                      args={**head_only.resources[2].args, "state": "stopped"})
+    build_program(replace(head_only, resources=(*head_only.resources[:2], stopped)),
+                  tmp_path, "bob")()
+
+    def check(_nodes: Any) -> None:
+        nodes = [a for a in mocks.created if a.typ.endswith(":Node")]
+        assert [(a.name, a.inputs["state"]) for a in nodes] == [("c-head", "stopped")]
+
+    return exports["nodes"].apply(check)
+
+
+def test_cluster_size_is_checked(tmp_path: Path) -> None:
+    task = tmp_path / "t.yaml"
+    task.write_text("name: c\n")
     with pytest.raises(CloudError, match="1 to 1021 nodes"):
-        declare_cluster("c", 0, None, None, tmp_path)
+        compile_local(replace(load_task(task), num_nodes=1022), "c", HOST)

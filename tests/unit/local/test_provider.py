@@ -32,7 +32,16 @@ def test_providers_pickle_by_reference_and_load_elsewhere(provider: Any) -> None
     done = subprocess.run(
         [sys.executable, "-c", code, blob], capture_output=True, text=True, check=True
     )
-    assert done.stdout.split() == ["styx.clouds.local.provider", type(provider).__name__]
+    assert done.stdout.split() == [type(provider).__module__, type(provider).__name__]
+
+
+def test_key_pairs_recorded_under_the_old_module_still_load() -> None:
+    # Stacks made before the key pair moved to styx.clouds._keypair name the old module;
+    # a pickle by reference is that module and name (GLOBAL), which must still resolve.
+    import dill
+
+    old = b"cstyx.clouds.local.provider\nLocalKeyPairProvider\n."
+    assert dill.loads(old) is LocalKeyPairProvider
 
 
 def node_inputs(root: Path, **changes: Any) -> dict[str, Any]:

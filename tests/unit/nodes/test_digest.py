@@ -40,8 +40,59 @@ def test_tree_digest_follows_content_mode_and_names_not_times(tree: Path) -> Non
     assert after_chmod != before
     (tree / "a.txt").write_text("A")
     assert tree_digest(tree) != after_chmod
-    with pytest.raises(NodeError):
-        tree_digest(tree / "missing")
+    assert tree_digest(tree / "missing") == "missing"
+
+
+def _bundle_view(work: NodeWork, tmp_path: Path) -> list[tuple[str, ...]]:
+    """What the nodes receive: each member's name, kind, mode, link target and content."""
+    bundle = tmp_path / "view.tar.gz"
+    make_bundle(work, bundle)
+    with tarfile.open(bundle) as tar:
+        view = []
+        for member in tar.getmembers():
+            handle = tar.extractfile(member) if member.isfile() else None
+            data = handle.read().decode() if handle is not None else ""
+            view.append((member.name, member.type.decode(), oct(member.mode), member.linkname,
+                         data))
+    return view
+
+
+MUTATIONS = {
+    "chmod +x": lambda t: (t / "a.txt").chmod(0o755),
+    "chmod 600": lambda t: (t / "a.txt").chmod(0o600),
+    "new empty folder": lambda t: (t / "empty").mkdir(),
+    "folder mode": lambda t: (t / "sub").chmod(0o700),
+    "new symlink": lambda t: (t / "link").symlink_to("a.txt"),
+    "content": lambda t: (t / "sub" / "b.sh").write_text("echo B"),
+    "rename": lambda t: (t / "a.txt").rename(t / "c.txt"),
+    "touch": lambda t: os.utime(t / "a.txt", (1, 1)),
+    "touch folder": lambda t: os.utime(t / "sub", (1, 1)),
+}
+
+
+@pytest.mark.parametrize("change", sorted(MUTATIONS))
+def test_setup_digest_changes_exactly_when_the_nodes_would_see_it(
+    change: str, tree: Path, tmp_path: Path
+) -> None:
+    work = NodeWork(task_id="t", envs={}, secrets={}, file_mounts={}, workdir=tree, setup="x")
+    digest, view = setup_digest(work), _bundle_view(work, tmp_path)
+    MUTATIONS[change](tree)
+    seen_by_nodes = _bundle_view(work, tmp_path) != view
+    assert (setup_digest(work) != digest) == seen_by_nodes
+    assert seen_by_nodes == (not change.startswith("touch"))
+
+
+def test_the_plan_and_the_nodes_share_one_digest(tree: Path) -> None:
+    # The plan records styx.graph.node_fields; setup compares setup_digest: one function.
+    from styx.graph import node_fields
+    from styx.spec import load_task
+
+    task = tree.parent / "task.yaml"
+    task.write_text(f"workdir: {tree}\nsetup: x\nenvs:\n  A: '1'\nsecrets:\n  S: one\n")
+    spec = load_task(task)
+    work = NodeWork(task_id="t", envs=dict(spec.envs), secrets=dict(spec.secrets),
+                    file_mounts={}, workdir=spec.workdir, setup=spec.setup)
+    assert node_fields(spec).setup_digest() == setup_digest(work)
 
 
 def test_setup_digest_sees_every_input(tree: Path, tmp_path: Path) -> None:

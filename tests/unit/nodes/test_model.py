@@ -51,9 +51,9 @@ def test_local_cloud_exports_what_node_access_reads() -> None:
     # The keys styx.clouds.local exports per node are the ones NodeAccess.from_output needs.
     import inspect
 
-    from styx.clouds.local import LocalClusterResources
+    from styx.clouds.local._program import node_outputs
 
-    source = inspect.getsource(LocalClusterResources.node_outputs)
+    source = inspect.getsource(node_outputs)
     for key in ("name", "rank", "address", "port", "user", "host_public_key"):
         assert f"{key}=node." in source
 

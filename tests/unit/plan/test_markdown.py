@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,23 @@ from styx.plan import (
 GOLDEN = Path(__file__).parent / "golden"
 NODE = "pulumi-python:dynamic/styx-local:Node"
 NOTICE = re.compile(
-    r"\n… (\d+) more changes? not shown \(([\d,]+) characters cut\); "
-    r"run `styx plan` for the full plan\n$"
+    r"\n… not shown, to fit GitHub's comment limit: (?P<parts>[^(]+) "
+    r"\((?P<chars>[\d,]+) characters cut\); run `styx plan` for the full plan\n$"
 )
+PART = re.compile(r"([\d,]+) of ([\d,]+) (table rows|node changes|property diffs|warnings)")
+
+
+def cut_counts(text: str) -> dict[str, tuple[int, int]]:
+    """{kind: (cut, total)} as the cut notice states them."""
+    found = NOTICE.search(text)
+    assert found is not None, text[-300:]
+    parts = found["parts"].split(", ")
+    counts = {}
+    for part in parts:
+        match = PART.fullmatch(part)
+        assert match is not None, part
+        counts[match[3]] = (int(match[1].replace(",", "")), int(match[2].replace(",", "")))
+    return counts
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
@@ -118,7 +133,7 @@ def test_300_nodes_fit_with_summary_table_and_cut_notice() -> None:
     found = NOTICE.search(text)
     assert found is not None
     full = render_markdown(plan, limit=10**8)
-    assert int(found[2].replace(",", "")) == len(full) - (len(text) - len(found[0]))
+    assert int(found["chars"].replace(",", "")) == len(full) - (len(text) - len(found[0]))
 
 
 def test_cut_keeps_whole_blocks_at_every_limit(review: Plan) -> None:
@@ -137,12 +152,23 @@ def test_cut_keeps_whole_blocks_at_every_limit(review: Plan) -> None:
             assert block.count("+ prop") == 5
 
 
-def test_counts_changes_that_lost_any_part() -> None:
+def test_the_notice_counts_what_was_cut_of_each_kind() -> None:
     text = render_markdown(big_plan(nodes=300, value_size=400))
-    found = NOTICE.search(text)
-    assert found is not None
     shown_diffs = text.count("**create** ")
-    assert int(found[1]) == 300 - shown_diffs
+    assert cut_counts(text) == {"property diffs": (300 - shown_diffs, 300)}
+
+
+def test_the_notice_counts_table_rows_apart_from_diffs() -> None:
+    # 1,500 creates with long names: only part of the table fits, and none of the diffs.
+    plan = big_plan(nodes=1_500, value_size=400)
+    plan = replace(plan, steps=tuple(replace(s, name=s.name + "-" + "n" * 40) for s in plan.steps))
+    text = render_markdown(plan)
+    rows = sum(line.startswith("| create |") for line in text.splitlines())
+    assert 0 < rows < 1_500
+    counts = cut_counts(text)
+    assert counts["table rows"] == (1_500 - rows, 1_500)
+    assert counts["property diffs"] == (1_500, 1_500)
+    assert f"{1_500 - rows:,} of 1,500 table rows" in text
 
 
 def test_one_huge_diff_does_not_hide_the_small_ones() -> None:
@@ -163,8 +189,7 @@ def test_one_huge_diff_does_not_hide_the_small_ones() -> None:
     text = render_markdown(Plan("styx", "s", "local", (huge, small)), limit=20_000)
     assert '+ state: "running"' in text
     assert "**update** `styx-local:Node` `huge`" not in text
-    found = NOTICE.search(text)
-    assert found is not None and found[1] == "1"
+    assert cut_counts(text) == {"property diffs": (1, 2)}
 
 
 def test_long_values_and_node_lists_are_clipped() -> None:

@@ -159,6 +159,21 @@ def test_fingerprint(tmp_path: Path) -> None:
     assert len(one.fingerprint()) == 64
 
 
+def test_fingerprint_is_the_same_in_another_clone(tmp_path: Path) -> None:
+    prints = []
+    for clone in ("one", "two"):
+        (tmp_path / clone / "code").mkdir(parents=True)
+        (tmp_path / clone / "data.txt").write_text("x")
+        task = tmp_path / clone / "task.yaml"
+        task.write_text("workdir: code\nfile_mounts:\n  /data.txt: data.txt\nrun: echo\n")
+        prints.append(load_task(task).fingerprint())
+    assert prints[0] == prints[1]
+    (tmp_path / "two" / "other").mkdir()
+    moved = tmp_path / "two" / "task.yaml"
+    moved.write_text("workdir: other\nfile_mounts:\n  /data.txt: data.txt\nrun: echo\n")
+    assert load_task(moved).fingerprint() != prints[0]
+
+
 def test_candidates(tmp_path: Path) -> None:
     plain = load_task(_write(tmp_path, {"resources": {"cpus": 2}}))
     assert plain.candidates == (plain.resources,) and not plain.candidates_ordered

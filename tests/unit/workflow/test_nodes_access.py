@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import styx.clouds.aws as aws
+import styx.clouds.aws._cloud as aws
 from styx.errors import NodeError
 from styx.workflow._nodes import cluster_access
 

@@ -1,4 +1,9 @@
-"""The resource graph: what a cluster is made of, as plain data, before any Pulumi object exists."""
+"""The resource graph: what a cluster is made of, as plain data, before any Pulumi object exists.
+
+Every cloud compiles a spec into a ResourceGraph, and its program declares exactly that
+graph. This module is a leaf: it imports nothing of Styx at run time but the tree digest,
+so clouds, compile, plan and nodes can all share it without importing each other.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,21 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from styx.spec import Spec
+from styx.tree import tree_digest
+
+if TYPE_CHECKING:
+    from styx.spec import Spec
 
 __all__ = [
+    "CatalogChoice",
     "NodeFields",
     "ResourceDecl",
     "ResourceGraph",
     "node_fields",
     "node_name",
+    "ref",
 ]
 
 
@@ -76,10 +86,27 @@ class NodeFields:
         del out["run"]
         return out
 
+    def setup_digest(self) -> str:
+        """One sha256 of the setup inputs: what the nodes record, and the plan compares."""
+        blob = json.dumps(self.setup_inputs(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class CatalogChoice(Protocol):
+    """What a cloud's catalog chose for the spec, and the alternatives it weighed."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def table(self, num_nodes: int = 1, limit: int | None = 12) -> str: ...
+
 
 @dataclass(frozen=True)
 class ResourceGraph:
-    """A cluster for one cloud: its resources, node names by rank, and node-level fields."""
+    """A cluster for one cloud: its resources, node names by rank, and node-level fields.
+
+    `ports` are the task's open ports (each node's address serves them); `choice` is the
+    catalog's answer where the cloud has a priced catalog (None on local).
+    """
 
     cloud: str
     cluster: str
@@ -90,6 +117,8 @@ class ResourceGraph:
     hourly_cost: float = 0.0
     warnings: tuple[str, ...] = field(default=())
     autostop: Mapping[str, Any] | None = None
+    ports: tuple[str, ...] = ()
+    choice: CatalogChoice | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,31 +129,15 @@ class ResourceGraph:
             "warnings": list(self.warnings),
             "autostop": dict(self.autostop) if self.autostop else None,
             "nodes": list(self.nodes),
+            "ports": list(self.ports),
             "node_fields": self.fields.to_dict(),
             "resources": [r.to_dict() for r in self.resources],
         }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
 
 def node_name(rank: int) -> str:
     """SkyPilot's naming: the head node, then workers numbered from 1."""
     return "head" if rank == 0 else f"worker{rank}"
-
-
-def tree_digest(path: Path) -> str:
-    """sha256 over a file or a folder's relative paths and contents, in a stable order."""
-    digest = hashlib.sha256()
-    if path.is_file():
-        digest.update(path.read_bytes())
-        return digest.hexdigest()
-    if not path.is_dir():
-        return "missing"
-    for item in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(item.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(item.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def node_fields(spec: Spec) -> NodeFields:

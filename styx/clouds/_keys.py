@@ -26,7 +26,7 @@ def _ssh_keygen() -> str:
     found = shutil.which("ssh-keygen")
     if found is None:
         raise CloudError(
-            "ssh-keygen is not installed (Debian: apt-get install openssh-client)", cloud="local"
+            "ssh-keygen is not installed (Debian: apt-get install openssh-client)"
         )
     return found
 
@@ -46,11 +46,11 @@ def create_key_pair(key_dir: Path, comment: str) -> KeyPair:
         check=False,
     )
     if done.returncode != 0:
-        raise CloudError(f"ssh-keygen failed: {done.stderr.strip()}", cloud="local")
+        raise CloudError(f"ssh-keygen failed: {done.stderr.strip()}")
     private.chmod(0o600)
     found = read_key_pair(key_dir)
     if found is None:  # pragma: no cover - ssh-keygen said it succeeded
-        raise CloudError(f"ssh-keygen wrote no key in {key_dir}", cloud="local")
+        raise CloudError(f"ssh-keygen wrote no key in {key_dir}")
     return found
 
 

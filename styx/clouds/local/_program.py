@@ -1,0 +1,115 @@
+"""The local cloud's inline program: declare each resource of the graph, nothing re-derived.
+
+The graph says how many nodes, their names, ranks, sizes, port and state; the program adds
+only what differs per machine: paths under STYX_HOME and the login user. A node's address
+is its rank's host number in the network's block, as `node_address` defines it.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from styx.clouds._exports import export_cluster
+from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs
+from styx.clouds.local._graph import KIND_KEY_PAIR, KIND_NETWORK, KIND_NODE
+from styx.clouds.local._network import node_address
+from styx.clouds.local._paths import LocalClusterPaths
+from styx.clouds.local.provider import LocalNetwork, LocalNetworkArgs, LocalNode, LocalNodeArgs
+from styx.errors import CloudError
+from styx.graph import ResourceDecl, ResourceGraph
+from styx.home import styx_home
+
+__all__ = ["build_program", "node_outputs"]
+
+
+def _output(declared: Mapping[str, pulumi.Resource], value: Any) -> Any:
+    """A `{"$ref": "name.output"}` as the declared resource's Output; anything else as is."""
+    if isinstance(value, Mapping) and set(value) == {"$ref"}:
+        name, _, attribute = str(value["$ref"]).partition(".")
+        if name not in declared:
+            raise CloudError(f"the graph refers to {name!r} before declaring it", cloud="local")
+        return getattr(declared[name], attribute)
+    return value
+
+
+def _declare(decl: ResourceDecl, declared: dict[str, pulumi.Resource], paths: LocalClusterPaths,
+             user: str) -> pulumi.Resource:
+    args = decl.args
+    opts = pulumi.ResourceOptions(depends_on=[declared[name] for name in decl.depends_on])
+    if decl.kind == KIND_NETWORK:
+        return LocalNetwork(decl.name, LocalNetworkArgs(
+            cluster=args["cluster"], registry=str(paths.registry), prefix=args["prefix"]), opts)
+    if decl.kind == KIND_KEY_PAIR:
+        return LocalKeyPair(decl.name, LocalKeyPairArgs(
+            cluster=args["cluster"], key_dir=str(paths.key_dir)), opts)
+    if decl.kind == KIND_NODE:
+        rank = int(args["rank"])
+        cidr: pulumi.Output[str] = _output(declared, args["network"])
+        return LocalNode(decl.name, LocalNodeArgs(
+            cluster=args["cluster"],
+            name=args["name"],
+            rank=rank,
+            address=cidr.apply(lambda block: node_address(block, rank)),
+            port=args["port"],
+            user=user,
+            root=str(paths.node_dir(args["name"])),
+            authorized_key=_output(declared, args["authorized_key"]),
+            cpus=args.get("cpus"),
+            memory_gb=args.get("memory_gb"),
+            state=args["state"],
+        ), opts)
+    raise CloudError(f"the local program cannot declare {decl.kind!r}", cloud="local")
+
+
+def node_outputs(nodes: list[LocalNode], ports: tuple[str, ...]) -> pulumi.Output[list[Any]]:
+    """Per node, the fields styx.nodes reads back (NodeAccess's), in rank order."""
+    return pulumi.Output.all(*[
+        pulumi.Output.all(
+            name=node.name,
+            rank=node.rank,
+            address=node.address,
+            port=node.port,
+            user=node.user,
+            host_public_key=node.host_public_key,
+            state=node.state,
+            ports=list(ports),
+        ).apply(dict)
+        for node in nodes
+    ])
+
+
+def build_program(graph: ResourceGraph, home: Path | None = None,
+                  user: str | None = None) -> Callable[[], None]:
+    """A program for the engine; STYX_HOME and the user are read now, in the planning process.
+
+    Every path reaches the providers as an input: the engine's plugin process does not
+    inherit the program's environment.
+    """
+    if graph.cloud != "local":
+        raise CloudError(f"not a local graph (cloud {graph.cloud!r})", cloud="local")
+    paths = LocalClusterPaths((home or styx_home()).expanduser().resolve(), graph.cluster)
+    login = user or getpass.getuser()
+
+    def program() -> None:
+        declared: dict[str, pulumi.Resource] = {}
+        for decl in graph.resources:
+            declared[decl.name] = _declare(decl, declared, paths, login)
+        by_name: dict[str, LocalNode] = {}
+        key: LocalKeyPair | None = None
+        for decl in graph.resources:
+            resource = declared[decl.name]
+            if isinstance(resource, LocalNode):
+                by_name[decl.args["name"]] = resource
+            elif isinstance(resource, LocalKeyPair):
+                key = resource
+        if key is None:
+            raise CloudError("the local graph has no key pair", cloud="local")
+        nodes = [by_name[name] for name in graph.nodes]
+        export_cluster(graph, node_outputs(nodes, graph.ports), key.private_key_path)
+
+    return program
