@@ -60,10 +60,10 @@ class Run:
     peak_mb: float  # ru_maxrss of the process and its reaped descendants: the largest one
 
 
-def run(argv: Sequence[str], env: Mapping[str, str]) -> Run:
+def run(argv: Sequence[str], env: Mapping[str, str], cwd: Path = ROOT) -> Run:
     """Time one whole process; fail loudly, since a failed run times nothing useful."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=dict(env), cwd=ROOT, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(argv, env=dict(env), cwd=cwd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     assert proc.stderr is not None
     err = proc.stderr.read()
@@ -82,17 +82,19 @@ class Envs:
 
     floor: Mapping[str, str]
     subject: Mapping[str, str]
+    # `python -c` puts the working folder first on sys.path: the subjects run in --code.
+    subject_cwd: Path = ROOT
 
 
 def interleaved(floors: Mapping[str, Sequence[str]], subjects: Mapping[str, Sequence[str]],
                 envs: Envs, repeat: int) -> dict[str, Run]:
     """Each process `repeat` times, round-robin (so load drifts hit all alike); medians."""
-    every = [(name, argv, envs.floor) for name, argv in floors.items()]
-    every += [(name, argv, envs.subject) for name, argv in subjects.items()]
-    runs: dict[str, list[Run]] = {name: [] for name, _, _ in every}
+    every = [(name, argv, envs.floor, ROOT) for name, argv in floors.items()]
+    every += [(name, argv, envs.subject, envs.subject_cwd) for name, argv in subjects.items()]
+    runs: dict[str, list[Run]] = {name: [] for name, _, _, _ in every}
     for _ in range(repeat):
-        for name, argv, env in every:
-            runs[name].append(run(argv, env))
+        for name, argv, env, cwd in every:
+            runs[name].append(run(argv, env, cwd))
     return {name: Run(statistics.median(r.seconds for r in rs),
                       statistics.median(r.cpu for r in rs), max(r.peak_mb for r in rs))
             for name, rs in runs.items()}
@@ -164,7 +166,8 @@ def cluster(tmp: Path, envs: Envs, repeat: int) -> None:
         exec_s: list[float] = []
         for _ in range(repeat):
             ssh_s.append(ssh_round_trips(target))
-            exec_s.append(run([*STYX, "exec", str(task), "-q"], envs.subject).seconds)
+            exec_s.append(
+                run([*STYX, "exec", str(task), "-q"], envs.subject, envs.subject_cwd).seconds)
         ssh, job = statistics.median(ssh_s), statistics.median(exec_s)
         print(f"exec of a trivial job, warm 2 nodes (median of {repeat})  target: <= 1.0 s")
         print(f"  {'plain ssh to each node, in parallel':<36} {ssh:6.2f} s")
@@ -214,7 +217,7 @@ def main() -> None:
             path = [str(code.resolve()), str(BENCH), os.environ.get("PYTHONPATH", "")]
             return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
-        envs = Envs(floor=env(ROOT), subject=env(args.code))
+        envs = Envs(floor=env(ROOT), subject=env(args.code), subject_cwd=args.code.resolve())
         startup(envs, max(args.repeat, 5))
         if not args.skip_cluster:
             cluster(tmp, envs, args.repeat)
