@@ -9,7 +9,6 @@ from typing import NoReturn
 import click
 
 from styx.cli._app import LazyCommand, cli
-from styx.cli._common import use_color
 from styx.errors import StyxError
 from styx.home import restrict_umask
 
@@ -70,6 +69,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
             import traceback  # only here: it costs every start-up tens of milliseconds
 
             traceback.print_exc()
+        # Here, not at the top: _common brings the task options (and styx.spec) with it.
+        from styx.cli._common import use_color
+
         line = f"error: {err}"
         click.echo(click.style(line, fg="red") if use_color(sys.stderr) else line, err=True)
         sys.exit(1)
