@@ -28,6 +28,10 @@ class Plain(Resource):
 
 def main() -> None:
     nodes = int(sys.argv[1])
+    # By its module name, not __main__'s: the provider is then pickled by reference, as
+    # Styx's are. By value, the SDK's sorted-dict pickler (re-wrapped on every resource)
+    # overflows the stack after about 300 resources.
+    from _floor import Plain
 
     def program() -> None:
         for index in range(nodes):
