@@ -15,50 +15,57 @@ from typing import NoReturn
 import click
 
 from styx._fs import storage_error
-from styx.cli._app import cli
-from styx.cli._common import use_color
-from styx.cli.catalog import catalog_group
-from styx.cli.check import check_command
-from styx.cli.cluster import (
-    apply_command,
-    down_command,
-    exec_command,
-    launch_command,
-    plan_command,
-)
-from styx.cli.compile import compile_command
-from styx.cli.engine import engine_group
-from styx.cli.gc import gc_command
-from styx.cli.jobs import cancel_command, logs_command, queue_command
-from styx.cli.show import show_command
-from styx.cli.status import status_command
-from styx.cli.unlock import unlock_command
-from styx.cli.validate import validate_command
+from styx.cli._app import LazyCommand, cli
 from styx.errors import Interrupted, StyxError
 from styx.home import restrict_umask
 
 __all__ = ["cli", "main"]
 
-cli.add_command(catalog_group)
-for command in (
-    plan_command,
-    apply_command,
-    exec_command,
-    launch_command,
-    status_command,
-    down_command,
-    unlock_command,
-):
-    cli.add_command(command)
-cli.add_command(check_command)
-cli.add_command(compile_command)
-cli.add_command(engine_group)
-cli.add_command(gc_command)
-cli.add_command(validate_command)
-cli.add_command(show_command)
-cli.add_command(queue_command)
-cli.add_command(logs_command)
-cli.add_command(cancel_command)
+# name -> (module, attribute, the command's short help). A command's module is imported only
+# when that command runs; tests/unit/cli/test_startup.py keeps the summaries equal to the
+# commands' own and checks which libraries each pure command loads.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "apply": ("styx.cli.cluster", "apply_command",
+              "Show the plan, ask, provision the cluster, then set its nodes up."),
+    "catalog": ("styx.cli.catalog", "catalog_group",
+                "The AWS instance catalog the optimizer chooses from."),
+    "check": ("styx.cli.check", "check_command",
+              "Check the engine, ansible, OpenSSH, AWS credentials and the state backend."),
+    "compile": ("styx.cli.compile", "compile_command",
+                "Compile TASK into the resources its cloud would create, without touching "
+                "the cloud."),
+    "down": ("styx.cli.cluster", "down_command",
+             "Tear the cluster down (the stack and its history stay)."),
+    "engine": ("styx.cli.engine", "engine_group",
+               "Install or locate Pulumi's engine (the `pulumi` command)."),
+    "gc": ("styx.cli.gc", "gc_command",
+           "Remove what the retention policy no longer keeps under STYX_HOME."),
+    "exec": ("styx.cli.cluster", "exec_command",
+             "Queue the task's `run` on its cluster and follow its output (Ctrl-C stops "
+             "following)."),
+    "launch": ("styx.cli.cluster", "launch_command",
+               "Apply, then exec: SkyPilot's `sky launch` habit."),
+    "plan": ("styx.cli.cluster", "plan_command",
+             "Show what `styx apply` would change, without changing anything."),
+    "show": ("styx.cli.show", "show_command",
+             "Show a plan saved by `styx plan -o FILE` (or printed by `--format json`)."),
+    "status": ("styx.cli.status", "status_command",
+               "Show every cluster, its nodes and whether they answer now."),
+    "queue": ("styx.cli.jobs", "queue_command",
+              "Show the jobs of each cluster (every cluster when none is named)."),
+    "logs": ("styx.cli.jobs", "logs_command",
+             "Print a job's output (the latest job when none is named), prefixed per node."),
+    "cancel": ("styx.cli.jobs", "cancel_command",
+               "Cancel jobs: every process of each ends on every node, daemonised ones "
+               "included."),
+    "unlock": ("styx.cli.unlock", "unlock_command",
+               "Release STACK's locks (only LOCK_ID if given) after showing who holds them."),
+    "validate": ("styx.cli.validate", "validate_command",
+                 "Check TASK (SkyPilot's task YAML) and show what Styx understood."),
+}
+
+for _name, (_module, _attribute, _summary) in _COMMANDS.items():
+    cli.add_lazy(_name, LazyCommand(_module, _attribute, _summary))
 
 
 def _debug() -> bool:
@@ -69,9 +76,12 @@ _WRITE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT})
 
 
 def _fail(err: StyxError) -> NoReturn:
+    from styx.cli._common import use_color
+
     if _debug():
         traceback.print_exc()
-    click.secho(f"error: {err}", fg="red", err=True)
+    line = f"error: {err}"
+    click.echo(click.style(line, fg="red") if use_color(sys.stderr) else line, err=True)
     sys.exit(1)
 
 
@@ -124,6 +134,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except StyxError as err:
         if _debug():
             traceback.print_exc()
+        # Here, not at the top: _common brings the task options (and styx.spec) with it.
+        from styx.cli._common import use_color
+
         line = f"error: {err}"
         click.echo(click.style(line, fg="red") if use_color(sys.stderr) else line, err=True)
         sys.exit(1)

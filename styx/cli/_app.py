@@ -1,16 +1,18 @@
-"""The root click group; command modules attach themselves to it in styx.cli."""
+"""The root click group; commands are registered in styx.cli and imported only when used."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from styx import __version__
 
-__all__ = ["cli", "refuse_single_dash_long_options"]
+__all__ = ["LazyCommand", "cli", "refuse_single_dash_long_options"]
 
 # `-out=plan.json`: click would read `-o` with the value `ut=plan.json`, and save there.
 _SINGLE_DASH_LONG = re.compile(r"-([A-Za-z][A-Za-z0-9-]+)(=.*)?")
@@ -62,8 +64,62 @@ def refuse_single_dash_long_options(
             )
 
 
+@dataclass(frozen=True)
+class LazyCommand:
+    """Where a command lives, and the one line `styx --help` shows for it.
+
+    The summary is the command's own short help (a test keeps them equal), so listing the
+    commands imports none of them: a command module brings the engine, ansible or a cloud
+    SDK with it, and `styx --help` or `styx validate` must not pay for those (as in pip's
+    command table).
+    """
+
+    module: str
+    attribute: str
+    summary: str
+
+
 class _StyxGroup(click.Group):
-    """The root group: refuses single-dash long options, honours NO_COLOR."""
+    """The root group: commands imported when first looked up by name, single-dash long
+    options refused, NO_COLOR honoured."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, LazyCommand] = {}
+
+    def add_lazy(self, name: str, command: LazyCommand) -> None:
+        self.lazy[name] = command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            entry = self.lazy[cmd_name]
+            command = getattr(importlib.import_module(entry.module), entry.attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{entry.module}.{entry.attribute} is not a click command")
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the summaries, importing no command not already loaded."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows: list[tuple[str, str]] = []
+        for name in names:
+            loaded = self.commands.get(name)
+            if loaded is not None:
+                if not loaded.hidden:
+                    rows.append((name, loaded.get_short_help_str(limit)))
+            else:
+                # Shortened exactly as click shortens a loaded command's help.
+                stand_in = click.Command(name, help=self.lazy[name].summary)
+                rows.append((name, stand_in.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None,

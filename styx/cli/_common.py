@@ -8,14 +8,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
 from styx.cli._overrides import resource_override_options
 from styx.clouds.overrides import ResourceOverrides
 from styx.errors import StyxError
-from styx.workflow import Reporter, Target, TargetOptions, resolve_target
+
+if TYPE_CHECKING:
+    # styx.workflow brings the engine and ansible; `styx` loads this module for every
+    # command (use_color), so the workflow is imported where a command uses it.
+    from styx.workflow import Reporter, Target, TargetOptions
 
 __all__ = ["TaskArgs", "target_options", "terminal_reporter", "use_color"]
 
@@ -45,6 +49,8 @@ class TaskArgs:
     options: TargetOptions
 
     def resolve(self) -> Target:
+        from styx.workflow import resolve_target
+
         return resolve_target(self.task, self.options)
 
 
@@ -83,6 +89,8 @@ def target_options(func: F) -> F:
         overrides: ResourceOverrides,
         **rest: Any,
     ) -> Any:
+        from styx.workflow import TargetOptions
+
         options = TargetOptions(
             stack_file=stack_file,
             stack_name=stack_name,
@@ -119,5 +127,7 @@ def terminal_reporter(quiet: bool = False) -> Reporter:
     def output(node: str, line: str) -> None:
         prefix = f"({node})"
         click.echo(f"{click.style(prefix, fg='cyan') if color else prefix} {line}")
+
+    from styx.workflow import Reporter
 
     return Reporter(info=info, output=output)

@@ -7,6 +7,7 @@ through the Go module proxy, and otherwise an error naming those three ways.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -90,17 +91,58 @@ def _accepts(found: str, wanted: str) -> bool:
     return bool(f) and bool(w) and f[0] == w[0] and f >= w
 
 
+def _version_cache() -> Path:
+    return engine_root() / "versions.json"
+
+
+def _known_version(command: Path) -> str | None:
+    """The engine's version, asked once per binary: cached by its path, mtime and size.
+
+    Every command needs an engine, and `pulumi version` is a process of its own (~0.1 s,
+    more on a loaded machine); a binary replaced in place changes mtime or size and is
+    asked again.
+    """
+    try:
+        resolved = command.resolve()
+        st = resolved.stat()
+    except OSError:
+        return None
+    key, stamp = str(resolved), [st.st_mtime_ns, st.st_size]
+    cache_file = _version_cache()
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        if not isinstance(cache, dict):
+            cache = {}
+    except (OSError, ValueError):
+        cache = {}
+    entry = cache.get(key)
+    if isinstance(entry, dict) and entry.get("stamp") == stamp and entry.get("version"):
+        return str(entry["version"])
+    found = _engine_version(resolved)
+    if found is not None:
+        cache[key] = {"stamp": stamp, "version": found}
+        # Best effort: a home we cannot write only costs the next command one process.
+        tmp = cache_file.with_name(f".versions.{os.getpid()}.tmp")
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(cache, indent=1, sort_keys=True), encoding="utf-8")
+            tmp.replace(cache_file)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return found
+
+
 def find_engine() -> Engine | None:
     """An engine already on this machine that the SDK accepts, without installing anything."""
     wanted = sdk_version()
     ours = engine_bin_dir(wanted) / "pulumi"
     if ours.is_file() and os.access(ours, os.X_OK):
-        found = _engine_version(ours)
+        found = _known_version(ours)
         if found is not None and _accepts(found, wanted):
             return Engine(ours, found, "styx")
     on_path = shutil.which("pulumi")
     if on_path is not None:
-        found = _engine_version(Path(on_path))
+        found = _known_version(Path(on_path))
         if found is not None and _accepts(found, wanted):
             return Engine(Path(on_path).resolve(), found, "path")
     return None

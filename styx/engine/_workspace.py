@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -9,8 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 from pulumi import automation as auto
+from pulumi.automation._stack import StackInitMode
+from semver import VersionInfo
 
 from styx._fs import storage, storage_error
 from styx.engine._errors import classify
@@ -30,6 +34,9 @@ __all__ = [
 ]
 
 Program = Callable[[], None]
+
+# How the engine prints a secret value when not asked to show secrets.
+_SECRET = "[secret]"
 
 
 def default_backend_url() -> str:
@@ -166,6 +173,97 @@ def _supervised_root(engine: Engine) -> Path:
     return root
 
 
+class _KnownEngine(auto.PulumiCommand):
+    """The engine whose version Styx already knows (find_engine caches it per binary).
+
+    PulumiCommand's constructor runs `pulumi version` every time, even with
+    skip_version_check; find_engine has checked this binary's version against the SDK, so
+    the command is built from the path and that version instead of a process.
+    """
+
+    def __init__(self, command: Path, version: str) -> None:
+        # No super().__init__(): that is the `pulumi version` process; these are its fields.
+        self.command = str(command)
+        self.version = VersionInfo.parse(version)
+
+
+class _NamedStack(auto.Stack):
+    """A stack the Automation API addresses by name, opened without `pulumi stack select`,
+    whose outputs are read once with secrets masked.
+
+    Stack() selects the stack in its constructor (one engine process) only to make it the
+    workspace's current one and to fail early when it is missing; every operation passes
+    `--stack NAME` anyway, so open_stack selects only a stack it cannot see recorded.
+    """
+
+    def __init__(self, name: str, workspace: auto.LocalWorkspace) -> None:
+        # No super().__init__(): that runs `stack select`; these are the fields it sets.
+        self.name = name
+        self.workspace = workspace
+        self._mode = StackInitMode.SELECT
+
+    def outputs(self) -> auto.OutputMap:
+        """The outputs in one engine process, secret values as the "[secret]" sentinel.
+
+        The workspace's stack_outputs reads them twice (masked, then --show-secrets) to
+        hand back plaintext secrets, which Styx never shows; the masked read alone says
+        which are secret. Stack.up() calls this too, so an update pays one read, not two.
+        """
+        workspace = self.workspace
+        env = {
+            **({"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}),
+            **workspace.env_vars,
+        }
+        args = ["stack", "output", "--json", "--stack", self.name]
+        result = workspace.pulumi_command.run(args, workspace.work_dir, env)
+        masked = json.loads(result.stdout or "{}")
+        return {
+            key: auto.OutputValue(value=value, secret=value == _SECRET)
+            for key, value in (masked.items() if isinstance(masked, dict) else ())
+        }
+
+
+def _file_backend_root(backend_url: str) -> Path | None:
+    if not backend_url.startswith("file://"):
+        return None
+    return Path(unquote(backend_url.removeprefix("file://").split("?", 1)[0]))
+
+
+def _stack_recorded(ref: StackRef) -> bool:
+    """Whether a file backend holds the stack's checkpoint (project-scoped layout).
+
+    False means "not known here": an S3 backend, or the legacy layout; the caller then
+    lets the engine select the stack, which costs a process but is always right.
+    """
+    root = _file_backend_root(ref.backend_url)
+    if root is None:
+        return False
+    folder = root / ".pulumi" / "stacks" / ref.project
+    return any((folder / f"{ref.stack}{suffix}").is_file() for suffix in (".json", ".json.gz"))
+
+
+def _workspace(
+    engine: Engine, project: str, backend_url: str, env: dict[str, str], program: Program
+) -> auto.LocalWorkspace:
+    work_dir = styx_home() / "workspaces" / project
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return auto.LocalWorkspace(
+        work_dir=str(work_dir),
+        pulumi_home=env["PULUMI_HOME"],
+        program=program,
+        env_vars=env,
+        secrets_provider="passphrase",
+        pulumi_command=_KnownEngine(_supervised_root(engine) / "bin" / "pulumi", engine.version),
+        project_settings=auto.ProjectSettings(
+            name=project,
+            runtime="python",
+            # As the Automation API's inline-program helpers set it.
+            main=os.getcwd(),
+            backend=auto.ProjectBackend(url=backend_url),
+        ),
+    )
+
+
 def _reads_only() -> None:
     """The program of a stack opened to read or destroy it: those never run a program."""
 
@@ -173,9 +271,11 @@ def _reads_only() -> None:
 def open_stack(
     ref: StackRef, program: Program | None = None, *, create: bool = True
 ) -> auto.Stack:
-    """Select (or create) the stack for `program`; raises StyxError subclasses, never raw ones.
+    """Open (or create) the stack for `program`; raises StyxError subclasses, never raw ones.
 
     Without a program the stack is opened to read it (outputs, history) or destroy it.
+    An existing stack on a file backend costs no engine process to open; a new one, or one
+    on another backend, costs one (`stack select`, or `stack init` to create it).
     """
     program = program or _reads_only
     engine = find_engine()
@@ -184,35 +284,27 @@ def open_stack(
             f"no Pulumi engine {sdk_version()} found; run `styx engine install`"
         )
     with storage():
-        if ref.backend_url.startswith("file://"):
-            Path(ref.backend_url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+        root = _file_backend_root(ref.backend_url)
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
         env = _passphrase_env(ref.passphrase_file, ref.backend_url, ref.project, engine)
-        work_dir = styx_home() / "workspaces" / ref.project
-        work_dir.mkdir(parents=True, exist_ok=True)
-    options = auto.LocalWorkspaceOptions(
-        work_dir=str(work_dir),
-        pulumi_home=env["PULUMI_HOME"],
-        env_vars=env,
-        secrets_provider="passphrase",
-        pulumi_command=auto.PulumiCommand(root=str(_supervised_root(engine))),
-        project_settings=auto.ProjectSettings(
-            name=ref.project,
-            runtime="python",
-            backend=auto.ProjectBackend(url=ref.backend_url),
-        ),
-    )
     try:
-        if create:
-            return auto.create_or_select_stack(
-                stack_name=ref.stack, project_name=ref.project, program=program, opts=options
-            )
-        return auto.select_stack(
-            stack_name=ref.stack, project_name=ref.project, program=program, opts=options
-        )
+        workspace = _workspace(engine, ref.project, ref.backend_url, env, program)
+        stack = _NamedStack(ref.stack, workspace)
+        if _stack_recorded(ref):
+            return stack
+        # Not known to exist: select it (and create it when missing), as Stack() would.
+        try:
+            workspace.select_stack(ref.stack)
+        except auto.errors.StackNotFoundError:
+            if not create:
+                raise
+            workspace.create_stack(ref.stack)
     except auto.errors.CommandError as err:
         raise classify(err, ref.qualified) from err
     except OSError as err:  # the SDK writes Pulumi.yaml into the work folder
         raise storage_error(err) from err
+    return stack
 
 
 def stack_env(ref: StackRef) -> Mapping[str, str]:
@@ -235,8 +327,18 @@ class StackListing:
 
 
 def list_stacks(project: str, backend_url: str | None = None) -> list[StackListing]:
-    """Every stack of `project` in the backend (the default file backend unless named)."""
+    """Every stack of `project` in the backend (the default file backend unless named).
+
+    A file backend with no stacks folder for the project has none: that answer needs no
+    engine (a fresh home's `styx status`).
+    """
     url = backend_url or default_backend_url()
+    root = _file_backend_root(url)
+    if root is not None and not (root / ".pulumi" / "stacks" / project).is_dir():
+        # The legacy layout keeps stacks directly in stacks/; only then ask the engine.
+        legacy = root / ".pulumi" / "stacks"
+        if not legacy.is_dir() or not any(legacy.glob("*.json*")):
+            return []
     engine = find_engine()
     if engine is None:
         raise EngineNotFoundError("no Pulumi engine found; run `styx engine install`")
@@ -251,20 +353,11 @@ def _list(project: str, url: str, env: dict[str, str] | None) -> list[StackListi
         raise EngineNotFoundError("no Pulumi engine found; run `styx engine install`")
     if env is None:  # only listing: no passphrase is read
         env = _engine_env(engine, styx_home() / "passphrase")
-    work_dir = styx_home() / "workspaces" / project
     try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        if url.startswith("file://"):
-            Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-        workspace = auto.LocalWorkspace(
-            work_dir=str(work_dir),
-            pulumi_home=env["PULUMI_HOME"],
-            env_vars=env,
-            pulumi_command=auto.PulumiCommand(root=str(_supervised_root(engine))),
-            project_settings=auto.ProjectSettings(
-                name=project, runtime="python", backend=auto.ProjectBackend(url=url)
-            ),
-        )
+        root = _file_backend_root(url)
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+        workspace = _workspace(engine, project, url, env, _reads_only)
         summaries = workspace.list_stacks()
     except auto.errors.CommandError as err:
         raise classify(err, project) from err

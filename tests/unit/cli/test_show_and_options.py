@@ -161,8 +161,9 @@ def test_single_dash_long_options_are_refused(tmp_path: Path) -> None:
     ],
 )
 def test_the_single_dash_rule(args: list[str], refused: bool) -> None:
-    command = cli.commands["plan"]
     ctx = click.Context(cli)
+    command = cli.get_command(ctx, "plan")  # commands are loaded when first looked up
+    assert command is not None
     if refused:
         with pytest.raises(click.UsageError, match="did you mean --"):
             refuse_single_dash_long_options(ctx, command, args)
