@@ -118,9 +118,15 @@ def test_plan_out_to_a_missing_folder(tmp_path: Path, styx_home: Path) -> None:
 
 
 def test_passphrase_is_made_once_for_a_new_backend(styx_home: Path) -> None:
+    # Listing an empty backend needs no passphrase (and starts no engine); the first stack does.
     assert list_stacks("styx") == []
     passphrase = styx_home / "passphrase"
+    assert not passphrase.exists()
+    open_stack(StackRef("styx", "first"))
     assert passphrase.is_file() and passphrase.stat().st_mode & 0o777 == 0o600
+    made = passphrase.read_text()
+    open_stack(StackRef("styx", "second"))
+    assert passphrase.read_text() == made
 
 
 def test_missing_passphrase_with_stacks_is_an_error_not_a_new_one(
