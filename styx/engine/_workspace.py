@@ -168,7 +168,7 @@ def _supervised_root(engine: Engine) -> Path:
         wrapper.parent.mkdir(parents=True, exist_ok=True)
         tmp = wrapper.with_name(f".pulumi.{os.getpid()}.tmp")
         tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o755)
+        tmp.chmod(0o700)  # private like everything under STYX_HOME; only we run it
         os.replace(tmp, wrapper)
     return root
 

@@ -133,12 +133,13 @@ def test_the_job_sees_the_secret_and_nothing_shows_it(styx: Runner) -> None:
     ok(styx("plan", "saved.yaml", "--format", "markdown"))
     for text in styx.transcript:
         assert SECRET not in text
-    # Only the node's own copy of the output holds it (the local node's home is under
-    # STYX_HOME/local until down; a cloud node keeps it on its disk).
+    # Nothing Styx keeps holds it. The job runs under the head node's agent, which masks
+    # the logs it keeps on the node too; what a job writes itself into the node's home (under
+    # STYX_HOME/local for local nodes, until down) is the job's own business.
     nodes = styx.home / "local"
     assert files_holding_the_secret(styx.home / "stacks", styx.home / "state", styx.work) == []
     leaks = files_holding_the_secret(styx.home)
-    assert leaks and all(p.is_relative_to(nodes) and p.name == "output.log" for p in leaks), leaks
+    assert all(p.is_relative_to(nodes) for p in leaks), leaks
 
 
 def test_everything_styx_writes_under_styx_home_is_private(styx: Runner) -> None:
