@@ -18,6 +18,7 @@ from styx.workflow import (
     apply_saved_plan,
     apply_target,
     down_stack,
+    following_job,
     is_saved_plan,
     plan_target,
     raise_for_job,
@@ -111,22 +112,25 @@ def apply_command(
 
 def _exec(target: Target, reporter: Reporter, detach: bool = False) -> None:
     """Queue the task's run on its cluster's agent; follow it unless detached (issue 12)."""
-    client, job_id = submit_job(target)
     cluster = target.cluster
     if detach:
+        _client, job_id = submit_job(target)
         click.echo(f"Job {job_id} queued on {cluster}; follow it with "
                    f"`styx logs {cluster} {job_id}`.")  # fmt: skip
         return
-    reporter.info(f"job {job_id} queued on {cluster}; following its output ...")
-    try:
-        for line in client.logs(job_id):
-            reporter.output(line.node, line.text)
-    except KeyboardInterrupt:
-        click.echo(f"\nStopped following; job {job_id} goes on. Re-attach with "
-                   f"`styx logs {cluster} {job_id}`, cancel with `styx cancel {cluster} {job_id}`.",
-                   err=True)  # fmt: skip
-        raise click.exceptions.Exit(130) from None
-    job = client.job(job_id)
+    # While this terminal follows the job, apply and down wait for it (or stop, naming it).
+    with following_job(target):
+        client, job_id = submit_job(target)
+        reporter.info(f"job {job_id} queued on {cluster}; following its output ...")
+        try:
+            for line in client.logs(job_id):
+                reporter.output(line.node, line.text)
+        except KeyboardInterrupt:
+            click.echo(f"\nStopped following; job {job_id} goes on. Re-attach with "
+                       f"`styx logs {cluster} {job_id}`, cancel with "
+                       f"`styx cancel {cluster} {job_id}`.", err=True)  # fmt: skip
+            raise click.exceptions.Exit(130) from None
+        job = client.job(job_id)
     secrets = [secret.reveal() for secret in target.spec.secrets.values()]
     log_dir = sync_logs(client, job_id, secrets=secrets)
     raise_for_job(client, job)

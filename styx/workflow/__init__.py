@@ -9,6 +9,7 @@ from styx.workflow._exec import exec_job
 from styx.workflow._jobs import (
     cluster_client,
     cluster_ref,
+    following_job,
     install_cluster_agent,
     job_request,
     raise_for_job,
@@ -57,6 +58,7 @@ __all__ = [
     "compile_target",
     "down_stack",
     "exec_job",
+    "following_job",
     "git_commit",
     "install_cluster_agent",
     "is_saved_plan",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import getpass
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from styx.agent import agent_sha256
@@ -131,6 +132,15 @@ def job_request(spec: Spec, cluster: str) -> JobRequest:
         secrets={name: secret.reveal() for name, secret in spec.secrets.items()},
         cwd="sky_workdir" if spec.workdir is not None else "",
     )
+
+
+@contextmanager
+def following_job(target: Target) -> Iterator[None]:
+    """Hold the stack's lock shared while a terminal follows a job it queued: apply and down
+    then wait for the job being watched, as they do for any exec. A detached job holds
+    nothing; the agent tracks it and the plan warns about it."""
+    with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True):
+        yield
 
 
 def submit_job(target: Target, client: AgentClient | None = None) -> tuple[AgentClient, int]:

@@ -28,7 +28,7 @@ name: {name}
 num_nodes: 2
 setup: |
   touch ~/setup-began
-  sleep 6
+  while [ ! -f ~/release-setup ]; do sleep 0.2; done
   echo ok > ~/setup-done
 run: |
   touch ~/job-began
@@ -112,6 +112,11 @@ def test_faults_at_every_phase_then_converge(
     wait_for(lambda: (styx.node_home("head") / "setup-began").exists(), what="setup to begin")
     plan = _killed(styx, proc, signum, matrix, "apply", "during setup")
     assert "setup re-runs on head, worker1 (last attempt" in plan, plan
+
+    # Setup waits for the test, not the clock: on a slow machine a setup the killed apply left
+    # running could otherwise finish before the next phase looks (its node then records it).
+    for node in ("head", "worker1"):
+        (styx.node_home(node) / "release-setup").touch()
 
     # The next apply converges with no manual step.
     # (Setup left running by the killed apply may have finished since: the nodes' own
