@@ -126,9 +126,11 @@ def _exec(target: Target, reporter: Reporter, detach: bool = False) -> None:
             for line in client.logs(job_id):
                 reporter.output(line.node, line.text)
         except KeyboardInterrupt:
-            click.echo(f"\nStopped following; job {job_id} goes on. Re-attach with "
-                       f"`styx logs {cluster} {job_id}`, cancel with "
-                       f"`styx cancel {cluster} {job_id}`.", err=True)  # fmt: skip
+            # Ctrl-C stops following, not the job: say so in the one line every Ctrl-C gets.
+            click.echo("Interrupted.", err=True)
+            click.echo(f"stopped following; job {job_id} goes on running on {cluster}: "
+                       f"re-attach with `styx logs {cluster} {job_id}`, cancel with "
+                       f"`styx cancel {cluster} {job_id}`", err=True)  # fmt: skip
             raise click.exceptions.Exit(130) from None
         job = client.job(job_id)
     secrets = [secret.reveal() for secret in target.spec.secrets.values()]

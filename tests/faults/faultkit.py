@@ -118,7 +118,11 @@ class Styx:
                 environ = Path(f"/proc/{pid}/environ").read_bytes()
             except OSError:
                 continue
-            if b"STYX_NODE_ROOT=" not in environ and pid not in nodes:
+            # The job client's ssh connection master is left on purpose: later queue, logs
+            # and cancel calls reuse it, and it ends by itself (ControlPersist) when idle.
+            mux = b"[mux]" in Path(f"/proc/{pid}/cmdline").read_bytes() if Path(
+                f"/proc/{pid}/cmdline").exists() else False
+            if b"STYX_NODE_ROOT=" not in environ and pid not in nodes and not mux:
                 found.append(pid)
         return found
 

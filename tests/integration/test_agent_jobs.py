@@ -59,7 +59,7 @@ class Cluster:
     client: AgentClient
 
     def head_home(self) -> Path:
-        return self.paths.node_root(0) / "home"
+        return self.paths.node_dir(node_name(0)) / "home"
 
 
 def agent_nodes(nodes: list[dict[str, Any]]) -> list[AgentNode]:
@@ -90,7 +90,7 @@ def cluster() -> Iterator[Cluster]:
                 "address": node_address(net.outs["cidr"], rank),
                 "port": PORT,
                 "user": getpass.getuser(),
-                "root": str(paths.node_root(rank)),
+                "root": str(paths.node_dir(node_name(rank))),
                 "authorized_key": keys.outs["public_key"],
                 "state": "running",
             }
@@ -153,7 +153,7 @@ def test_a_job_runs_on_its_nodes_with_skypilots_environment(cluster: Cluster) ->
     assert lines == [("head", "rank 0"), ("worker1", "rank 1")]
     ips = "\n".join(n["address"] for n in cluster.nodes)
     for rank in range(2):
-        text = (cluster.paths.node_root(rank) / "home" / f"env-{job_id}").read_text()
+        text = (cluster.paths.node_dir(node_name(rank)) / "home" / f"env-{job_id}").read_text()
         env = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
         assert {k for k in env if k.startswith("SKYPILOT_")} >= SKYPILOT_RUN_VARIABLES
         assert env["SKYPILOT_NODE_RANK"] == str(rank) and env["STYX_NODE_RANK"] == str(rank)

@@ -47,7 +47,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     (base / "wd").mkdir()
     (base / "wd" / "run.sh").write_text("echo hi\n")
     (base / "wd" / "run.sh").chmod(0o644)
-    (base / "task.yaml").write_text(TASK)
+    # Relative local paths resolve against the directory Styx runs in: name the folder whole.
+    (base / "task.yaml").write_text(TASK.replace("workdir: wd", f"workdir: {base / 'wd'}"))
     found = resolve_target(base / "task.yaml")
     apply_target(found)
     yield found
