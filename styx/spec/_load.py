@@ -31,6 +31,7 @@ def load_task(
     variables: Mapping[str, str] = {},
     secret_overrides: Mapping[str, str] = {},
     stack: StackFile | None = None,
+    paths_base: Path | None = None,
 ) -> Spec:
     """Load, template, validate and parse a task file.
 
@@ -44,7 +45,7 @@ def load_task(
     display = str(path)
     try:
         spec = _load(display, Path(path), env_overrides, env_file, variables, secret_overrides,
-                     stack)
+                     stack, paths_base)
     except SpecError:
         raise
     except Exception as err:  # the promise: bad input never ends in a traceback
@@ -54,7 +55,7 @@ def load_task(
 
 def _load(display: str, path: Path, env_overrides: Mapping[str, str], env_file: Path | None,
           variables: Mapping[str, str], secret_overrides: Mapping[str, str],
-          stack: StackFile | None) -> Spec:
+          stack: StackFile | None, paths_base: Path | None) -> Spec:
     source = Path(os.path.abspath(path.expanduser()))
     original = read_text(source, display)
     envs: dict[str, str] = dict(stack.envs) if stack is not None else {}
@@ -69,7 +70,7 @@ def _load(display: str, path: Path, env_overrides: Mapping[str, str], env_file: 
     documents = parse_yaml_documents(text, display, note=_RENDERED_NOTE if shifted else "",
                                      budget=budget)
     overrides = Overrides(envs=envs, secrets=dict(secret_overrides))
-    base = stack.paths_base if stack is not None else None
+    base = paths_base or (stack.paths_base if stack is not None else None)
     if len(documents) > 1:
         raise SpecError(check_pipeline(documents, source, overrides, base))
     spec, issues = check_task(documents[0], source, overrides, base)

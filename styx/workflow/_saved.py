@@ -129,6 +129,7 @@ class SavedPlan:
                 "secrets_from_environment": sorted(self.secrets),
                 "overrides": asdict(o.overrides) if o.overrides else None,
                 "refresh": self.refreshed,
+                "paths_base": str(o.paths_base) if o.paths_base else None,
             },
         }
 
@@ -142,8 +143,10 @@ class SavedPlan:
             )
         stack_file = str(self.options.stack_file) if self.options.stack_file else None
         env_file = str(self.options.env_file) if self.options.env_file else None
+        paths_base = str(self.options.paths_base) if self.options.paths_base else None
         options = replace(
             self.options,
+            paths_base=_located(paths_base, root),
             stack_file=_located(stack_file, root),
             env_file=_located(env_file, root),
             secret_overrides={name: os.environ[name] for name in self.secrets},
@@ -173,6 +176,9 @@ def write_saved_plan(
             env_file=Path(env_file) if env_file else None,
             variables=dict(options.variables),
             overrides=options.overrides,
+            # Relative paths resolved against the folder the plan was made in: pinned,
+            # relative to the repository, so an apply from anywhere in a clone sees the same.
+            paths_base=Path(_portable(options.paths_base or Path.cwd(), root) or "."),
         ),
         secrets=tuple(sorted(options.secret_overrides)),
         refreshed=planned.refreshed,
@@ -235,6 +241,7 @@ def read_saved_plan(path: Path) -> SavedPlan:
             env_file=Path(target["env_file"]) if target["env_file"] else None,
             variables=dict(target["variables"]),
             overrides=ResourceOverrides(**overrides) if overrides else None,
+            paths_base=Path(target["paths_base"]) if target["paths_base"] else None,
         )
         return SavedPlan(
             plan=plan_from_dict(data["plan"]),

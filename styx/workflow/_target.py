@@ -28,6 +28,9 @@ class TargetOptions:
     variables: Mapping[str, str] = field(default_factory=dict)
     secret_overrides: Mapping[str, str] = field(default_factory=dict)
     overrides: ResourceOverrides | None = None  # --cloud, --gpus, --num-nodes ... win over the task
+    # Where relative local paths resolve; None: the directory Styx runs in (a saved plan
+    # pins the folder it was planned from).
+    paths_base: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ def resolve_target(task: Path | None, options: TargetOptions = TargetOptions()) 
         variables=options.variables,
         secret_overrides=options.secret_overrides,
         stack=stack_file,
+        paths_base=options.paths_base,
     )
     if options.overrides is not None:
         spec = apply_overrides(spec, options.overrides)

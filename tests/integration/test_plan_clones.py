@@ -25,9 +25,9 @@ name: clones
 num_nodes: 1
 resources:
   cpus: 0.5
-workdir: ../app
+workdir: app
 file_mounts:
-  ~/clones-config.txt: ../config.txt
+  ~/clones-config.txt: config.txt
 setup: |
   echo "setup from $(pwd)"
 run: |
