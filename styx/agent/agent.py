@@ -678,15 +678,27 @@ def _cgroup_root() -> str | None:
             mounts = [line.split() for line in handle]
     except OSError:
         return None
+    own = ""
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("0::"):
+                    own = line[3:].strip().lstrip("/")
+    except OSError:
+        pass
     for fields in mounts:
         if len(fields) > 2 and fields[2] == "cgroup2":
-            base = os.path.join(fields[1], "styx-jobs")
-            try:
-                os.makedirs(base, exist_ok=True)
-            except OSError:
-                return None
-            if os.access(base, os.W_OK):
-                return base
+            # Below this node's own group first: whatever stops the node (a local node's
+            # cgroup.kill) then stops its jobs too, daemonised ones included.
+            for base in (os.path.join(fields[1], own, "styx-jobs"),
+                         os.path.join(fields[1], "styx-jobs")):
+                try:
+                    os.makedirs(base, exist_ok=True)
+                except OSError:
+                    continue
+                if os.access(base, os.W_OK):
+                    return base
+            return None
     return None
 
 

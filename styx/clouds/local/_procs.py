@@ -152,13 +152,18 @@ def cluster_cgroups(cluster_dir: Path) -> list[Path]:
 
 
 def _cgroup_members(cgroup: Path | None) -> set[int]:
-    if cgroup is None:
+    """Every process in the node's cgroup and the groups below it (the agent puts each job
+    in a group of its own under the node's)."""
+    if cgroup is None or not cgroup.is_dir():
         return set()
-    try:
-        text = (cgroup / "cgroup.procs").read_text(encoding="ascii")
-    except OSError:
-        return set()
-    return {int(line) for line in text.split() if line.isdigit()}
+    members: set[int] = set()
+    for procs in [cgroup / "cgroup.procs", *cgroup.rglob("*/cgroup.procs")]:
+        try:
+            text = procs.read_text(encoding="ascii")
+        except OSError:
+            continue
+        members |= {int(line) for line in text.split() if line.isdigit()}
+    return members
 
 
 def kill_cgroup(cgroup: Path | None) -> None:
@@ -170,10 +175,14 @@ def kill_cgroup(cgroup: Path | None) -> None:
 
 
 def remove_cgroup(cgroup: Path | None) -> None:
-    """Remove the node's cgroup once it is empty."""
-    if cgroup is not None:
+    """Remove the node's cgroup once it is empty, the groups below it first."""
+    if cgroup is None or not cgroup.is_dir():
+        return
+    below = sorted((p for p in cgroup.rglob("*") if p.is_dir()),
+                   key=lambda p: len(p.parts), reverse=True)  # fmt: skip
+    for group in [*below, cgroup]:
         with contextlib.suppress(OSError):
-            cgroup.rmdir()
+            group.rmdir()
 
 
 def _server_by_config(config: Path) -> set[int]:
