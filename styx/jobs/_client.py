@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from styx import _supervise
 from styx.errors import JobError
 from styx.jobs._model import Job, JobRequest, LogLine
 from styx.nodes import ClusterAccess, render_known_hosts
@@ -185,8 +187,12 @@ class AgentClient:
         args = [AGENT_COMMAND, "logs", str(job_id), "--follow", "--json"]
         if node:
             args += ["--node", node]
+        # Under Styx's supervisor: a follower of a job that runs for hours must not outlive a
+        # killed styx (its ssh would only notice at the job's next line of output).
+        supervised = [sys.executable, "-I", "-S", str(Path(_supervise.__file__).resolve()),
+                      "--grace", "0", "--", *self.argv(" ".join(args))]  # fmt: skip
         process = subprocess.Popen(
-            self.argv(" ".join(args)),
+            supervised,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
