@@ -150,6 +150,6 @@ def plan_target(
         spec_hash=graph.spec_hash,
         git_commit=git_commit(target.spec.source),
         setup_nodes=setup_nodes,
-    )
+    ).sorted()  # one order for every caller: the engine reports parallel steps in any order
     corrected = outcomes is not None and (stored is None or outcomes.nodes != stored.nodes)
     return Planned(target, graph, plan, ops, previous, refresh, outcomes, corrected)
