@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from styx.engine._install import (
-    DYNAMIC_PROVIDER_SHIM,
-    Engine,
-    engine_bin_dir,
-    find_engine,
-    install_engine,
-    sdk_version,
-)
-from styx.engine._ops import EventSink, PreviewOutcome, StackOps
-from styx.engine._workspace import (
-    StackListing,
-    StackRef,
-    default_backend_url,
-    ensure_passphrase_file,
-    file_backend_stacks,
-    list_stacks,
-    open_stack,
-)
+from typing import TYPE_CHECKING
+
+from styx._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from styx.engine._install import (
+        DYNAMIC_PROVIDER_SHIM,
+        Engine,
+        engine_bin_dir,
+        find_engine,
+        install_engine,
+        sdk_version,
+    )
+    from styx.engine._ops import EventSink, PreviewOutcome, StackOps
+    from styx.engine._refs import StackRef, default_backend_url, file_backend_stacks
+    from styx.engine._workspace import (
+        StackListing,
+        ensure_passphrase_file,
+        list_stacks,
+        open_stack,
+    )
 
 __all__ = [
     "DYNAMIC_PROVIDER_SHIM",
@@ -39,3 +42,20 @@ __all__ = [
     "open_stack",
     "sdk_version",
 ]
+
+# Each name is imported from its module when first read (styx._lazy): naming a stack
+# must not load Pulumi's SDK.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "styx.engine._install": (
+            "DYNAMIC_PROVIDER_SHIM", "Engine", "engine_bin_dir", "find_engine", "install_engine",
+            "sdk_version",
+        ),
+        "styx.engine._ops": ("EventSink", "PreviewOutcome", "StackOps"),
+        "styx.engine._refs": ("StackRef", "default_backend_url", "file_backend_stacks"),
+        "styx.engine._workspace": (
+            "StackListing", "ensure_passphrase_file", "list_stacks", "open_stack",
+        ),
+    },
+)

@@ -7,7 +7,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
@@ -19,6 +19,7 @@ from semver import VersionInfo
 from styx._fs import storage, storage_error
 from styx.engine._errors import classify
 from styx.engine._install import Engine, engine_bin_dir, find_engine, sdk_version
+from styx.engine._refs import StackRef, default_backend_url, file_backend_stacks
 from styx.errors import EngineNotFoundError, PassphraseError
 from styx.home import styx_home
 from styx.retention import RetentionPolicy, engine_log_settings
@@ -37,11 +38,6 @@ Program = Callable[[], None]
 
 # How the engine prints a secret value when not asked to show secrets.
 _SECRET = "[secret]"
-
-
-def default_backend_url() -> str:
-    """The file backend every stack uses unless a stack file names another."""
-    return (styx_home() / "state").as_uri()
 
 
 PASSPHRASE_VARIABLE = "STYX_PASSPHRASE"
@@ -75,21 +71,6 @@ def ensure_passphrase_file(path: Path | None = None, *, backend_url: str | None 
     return target
 
 
-def file_backend_stacks(project: str, backend_url: str) -> list[str] | None:
-    """The stack names of `project` read from a file backend's folder (None for others).
-
-    For when the engine cannot list them: one unreadable checkpoint fails `stack ls`.
-    """
-    if not backend_url.startswith("file://"):
-        return None
-    folder = Path(backend_url.removeprefix("file://")) / ".pulumi" / "stacks" / project
-    if not folder.is_dir():
-        return []
-    names = {p.name.split(".json")[0] for p in folder.iterdir()
-             if p.name.endswith((".json", ".json.gz"))}
-    return sorted(names)
-
-
 def _holds_stacks(backend_url: str, project: str | None) -> bool:
     """Whether the backend has any stack (whose secrets a passphrase already encrypts)."""
     if backend_url.startswith("file://"):
@@ -113,20 +94,6 @@ def _passphrase_env(ref_file: Path | None, backend_url: str, project: str | None
         return env
     passphrase = ensure_passphrase_file(ref_file, backend_url=backend_url, project=project)
     return _engine_env(engine, passphrase)
-
-
-@dataclass(frozen=True)
-class StackRef:
-    """Which stack: a project, a stack name within it, and where its state lives."""
-
-    project: str
-    stack: str
-    backend_url: str = field(default_factory=default_backend_url)
-    passphrase_file: Path | None = None
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.project}/{self.stack}"
 
 
 def _engine_env(engine: Engine, passphrase_file: Path) -> dict[str, str]:

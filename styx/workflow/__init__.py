@@ -2,39 +2,44 @@
 
 from __future__ import annotations
 
-from styx.workflow._apply import ApplyResult, apply_planned, apply_target
-from styx.workflow._build import compile_target
-from styx.workflow._down import DownResult, down_stack
-from styx.workflow._exec import exec_job
-from styx.workflow._jobs import (
-    cluster_client,
-    cluster_ref,
-    following_job,
-    install_cluster_agent,
-    job_request,
-    raise_for_job,
-    submit_job,
-)
-from styx.workflow._plan import Planned, plan_target
-from styx.workflow._progress import EngineProgress, Reporter, silent
-from styx.workflow._saved import (
-    SavedPlan,
-    apply_saved_plan,
-    is_saved_plan,
-    read_plan_file,
-    read_saved_plan,
-    write_saved_plan,
-)
-from styx.workflow._status import ClusterStatus, NodeStatus, cluster_status
-from styx.workflow._target import (
-    PROJECT,
-    Target,
-    TargetOptions,
-    git_commit,
-    resolve_target,
-    stack_dir,
-)
-from styx.workflow._unlock import UnlockResult, stack_locks, unlock_stack
+from typing import TYPE_CHECKING
+
+from styx._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from styx.workflow._apply import ApplyResult, apply_planned, apply_target
+    from styx.workflow._build import compile_target
+    from styx.workflow._down import DownResult, down_stack
+    from styx.workflow._exec import exec_job
+    from styx.workflow._jobs import (
+        cluster_client,
+        cluster_ref,
+        following_job,
+        install_cluster_agent,
+        job_request,
+        raise_for_job,
+        submit_job,
+    )
+    from styx.workflow._plan import Planned, plan_target
+    from styx.workflow._progress import EngineProgress, Reporter, silent
+    from styx.workflow._saved import (
+        SavedPlan,
+        apply_saved_plan,
+        is_saved_plan,
+        read_plan_file,
+        read_saved_plan,
+        write_saved_plan,
+    )
+    from styx.workflow._status import ClusterStatus, NodeStatus, cluster_status
+    from styx.workflow._target import (
+        PROJECT,
+        Target,
+        TargetOptions,
+        git_commit,
+        resolve_target,
+        stack_dir,
+    )
+    from styx.workflow._unlock import UnlockResult, stack_locks, unlock_stack
 
 __all__ = [
     "PROJECT",
@@ -75,3 +80,30 @@ __all__ = [
     "unlock_stack",
     "write_saved_plan",
 ]
+
+# Each name is imported from its module when first read (styx._lazy), so a command
+# loads only the stages it runs.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "styx.workflow._apply": ("ApplyResult", "apply_planned", "apply_target"),
+        "styx.workflow._build": ("compile_target",),
+        "styx.workflow._down": ("DownResult", "down_stack"),
+        "styx.workflow._exec": ("exec_job",),
+        "styx.workflow._jobs": (
+            "cluster_client", "cluster_ref", "following_job", "install_cluster_agent",
+            "job_request", "raise_for_job", "submit_job",
+        ),
+        "styx.workflow._plan": ("Planned", "plan_target"),
+        "styx.workflow._progress": ("EngineProgress", "Reporter", "silent"),
+        "styx.workflow._saved": (
+            "SavedPlan", "apply_saved_plan", "is_saved_plan", "read_plan_file", "read_saved_plan",
+            "write_saved_plan",
+        ),
+        "styx.workflow._status": ("ClusterStatus", "NodeStatus", "cluster_status"),
+        "styx.workflow._target": (
+            "PROJECT", "Target", "TargetOptions", "git_commit", "resolve_target", "stack_dir",
+        ),
+        "styx.workflow._unlock": ("UnlockResult", "stack_locks", "unlock_stack"),
+    },
+)

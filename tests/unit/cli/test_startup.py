@@ -39,12 +39,13 @@ def test_pure_commands_load_no_engine_cloud_sdk_or_ansible(
     assert sorted(loaded & set(HEAVY)) == []
 
 
-# Pending on issue 9 (compile and clouds made pure) and on styx.workflow importing the
-# engine and ansible where they are used: `styx compile` and `styx status` import
-# styx.workflow, whose modules import pulumi (engine, progress) and ansible_runner (nodes).
-@pytest.mark.xfail(strict=True, reason="styx.workflow still imports pulumi and ansible_runner")
-@pytest.mark.parametrize("args", [["compile", "examples/hello.yaml", "--cloud", "local"],
-                                  ["status"]])
+# `styx status` still imports styx.workflow._status, whose engine imports load Pulumi even
+# when the home holds no stack (issue 17).
+@pytest.mark.parametrize("args", [
+    ["compile", "examples/hello.yaml", "--cloud", "local"],
+    pytest.param(["status"], marks=pytest.mark.xfail(
+        strict=True, reason="workflow._status imports the engine's workspace at module level")),
+])
 def test_compile_and_status_of_an_empty_home_load_no_engine(
     args: list[str], tmp_path: Path
 ) -> None:
