@@ -3,8 +3,10 @@
 Every cloud's program declares one (local nodes and AWS instances both take its public
 half): the private key stays in a 0600 file there, and only its path enters the state.
 The engine's plugin process unpickles the provider by reference from this module, so it
-holds no state and every path arrives as an input. Its type keeps the `styx-local` module
-name it was first recorded under, so existing stacks keep their key pairs.
+holds no state and every path arrives as an input: `key_dir` relative to STYX_HOME (the
+local cloud's, so the input is the same on every machine) or absolute. Its type keeps the
+`styx-local` module name it was first recorded under, so existing stacks keep their key
+pairs.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from pulumi.dynamic import (
     ReadResult,
     Resource,
     ResourceProvider,
+    UpdateResult,
 )
 
 from styx.clouds import _keys
+from styx.home import styx_home
 
 __all__ = ["KIND", "LocalKeyPair", "LocalKeyPairArgs", "LocalKeyPairProvider"]
 
@@ -44,8 +48,14 @@ def _check_name(field: str, value: Any, failures: list[CheckFailure]) -> None:
 
 
 def _check_path(field: str, value: Any, failures: list[CheckFailure]) -> None:
-    if not isinstance(value, str) or not Path(value).is_absolute():
-        failures.append(CheckFailure(field, f"{field} must be an absolute path"))
+    if not isinstance(value, str) or not value or ".." in Path(value).parts:
+        failures.append(CheckFailure(
+            field, f"{field} must be a path relative to STYX_HOME (or an absolute one)"))
+
+
+def _key_dir(value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else styx_home().expanduser().resolve() / path
 
 
 def _remove_if_empty(folder: Path) -> None:
@@ -66,7 +76,7 @@ class LocalKeyPairProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        pair = _keys.create_key_pair(Path(props["key_dir"]), f"styx-{props['cluster']}")
+        pair = _keys.create_key_pair(_key_dir(props["key_dir"]), f"styx-{props['cluster']}")
         return CreateResult(
             f"{props['cluster']}-keys",
             {
@@ -77,7 +87,7 @@ class LocalKeyPairProvider(ResourceProvider):
         )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        pair = _keys.read_key_pair(Path(props["key_dir"]))
+        pair = _keys.read_key_pair(_key_dir(props["key_dir"]))
         if pair is None:
             return ReadResult(None, {})
         outs = {
@@ -89,10 +99,19 @@ class LocalKeyPairProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [key for key in self._INPUTS if olds.get(key) != news.get(key)]
-        return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
+        # The same folder written another way (absolute before, relative to STYX_HOME now)
+        # is a one-time update of the input, not a new key pair.
+        replaces = [key for key in changed if not (
+            key == "key_dir" and isinstance(olds.get(key), str) and isinstance(news.get(key), str)
+            and _key_dir(olds[key]) == _key_dir(news[key]))]  # fmt: skip
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult({**news, "public_key": olds.get("public_key"),
+                             "private_key_path": olds.get("private_key_path")})  # fmt: skip
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        key_dir = Path(props["key_dir"])
+        key_dir = _key_dir(props["key_dir"])
         _keys.delete_key_pair(key_dir)
         _remove_if_empty(key_dir.parent)
 
