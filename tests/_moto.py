@@ -43,8 +43,10 @@ class MotoServer:
     def client(self, service: str = "s3") -> Any:
         import boto3
 
-        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        return boto3.client(
+            service, endpoint_url=self.url, region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )  # fmt: skip
 
     def bucket(self, prefix: str = "team", *, versioned: bool = True) -> str:
         """A new bucket of its own (versioned, as a team's state bucket should be)."""

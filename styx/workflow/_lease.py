@@ -138,9 +138,12 @@ def leases(ref: StackRef) -> list[Lease]:
 def release_lease(ref: StackRef, lock_id: str) -> Lease | None:
     """Remove the lease `lock_id` at once, whoever holds it; the lease removed, or None."""
     store = _store(ref)
-    for lease in leases(ref):
-        if lease.lock_id == lock_id and store.delete(lease.name, lease.tag):
-            return lease
+    for _attempt in range(10):  # its heartbeat may rewrite it between our read and delete
+        found = [lease for lease in leases(ref) if lease.lock_id == lock_id]
+        if not found:
+            return None
+        if store.delete(found[0].name, found[0].tag):
+            return found[0]
     return None
 
 
