@@ -30,7 +30,7 @@ from pulumi.dynamic import (
 )
 
 from styx.clouds import _keys
-from styx.home import styx_home
+from styx.clouds._home import home_id, home_path, made_elsewhere
 
 __all__ = ["KIND", "LocalKeyPair", "LocalKeyPairArgs", "LocalKeyPairProvider"]
 
@@ -53,10 +53,6 @@ def _check_path(field: str, value: Any, failures: list[CheckFailure]) -> None:
             field, f"{field} must be a path relative to STYX_HOME (or an absolute one)"))
 
 
-def _key_dir(value: str) -> Path:
-    path = Path(value)
-    return path if path.is_absolute() else styx_home().expanduser().resolve() / path
-
 
 def _remove_if_empty(folder: Path) -> None:
     """Drop the cluster's folder once its last resource is gone."""
@@ -76,18 +72,21 @@ class LocalKeyPairProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        pair = _keys.create_key_pair(_key_dir(props["key_dir"]), f"styx-{props['cluster']}")
+        pair = _keys.create_key_pair(home_path(props["key_dir"]), f"styx-{props['cluster']}")
         return CreateResult(
             f"{props['cluster']}-keys",
             {
                 **props,
                 "public_key": pair.public_key,
                 "private_key_path": str(pair.private_key_path),
+                "home": home_id(),
             },
         )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        pair = _keys.read_key_pair(_key_dir(props["key_dir"]))
+        if made_elsewhere(props):
+            return ReadResult(id_, props)
+        pair = _keys.read_key_pair(home_path(props["key_dir"]))
         if pair is None:
             return ReadResult(None, {})
         outs = {
@@ -103,15 +102,16 @@ class LocalKeyPairProvider(ResourceProvider):
         # is a one-time update of the input, not a new key pair.
         replaces = [key for key in changed if not (
             key == "key_dir" and isinstance(olds.get(key), str) and isinstance(news.get(key), str)
-            and _key_dir(olds[key]) == _key_dir(news[key]))]  # fmt: skip
+            and home_path(olds[key]) == home_path(news[key]))]  # fmt: skip
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult({**news, "public_key": olds.get("public_key"),
-                             "private_key_path": olds.get("private_key_path")})  # fmt: skip
+                             "private_key_path": olds.get("private_key_path"),
+                             "home": olds.get("home", home_id())})  # fmt: skip
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        key_dir = _key_dir(props["key_dir"])
+        key_dir = home_path(props["key_dir"])
         _keys.delete_key_pair(key_dir)
         _remove_if_empty(key_dir.parent)
 

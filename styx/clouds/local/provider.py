@@ -28,9 +28,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from styx.clouds._home import home_id, home_path, made_elsewhere, same_place
 from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs, LocalKeyPairProvider
 from styx.clouds.local import _network, _sshd
-from styx.clouds.local._paths import home_id, home_path, same_place
 
 __all__ = [
     "NODE_STATES",
@@ -105,9 +105,11 @@ class LocalNetworkProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         prefix = int(props.get("prefix") or 24)
         cidr = _network.allocate_network(home_path(props["registry"]), props["cluster"], prefix)
-        return CreateResult(cidr, {**props, "cidr": cidr})
+        return CreateResult(cidr, {**props, "cidr": cidr, "home": home_id()})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        if made_elsewhere(props):
+            return ReadResult(id_, props)
         cidr = _network.registered_network(home_path(props["registry"]), props["cluster"])
         if cidr != props.get("cidr"):
             return ReadResult(None, {})
@@ -125,7 +127,7 @@ class LocalNetworkProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only the registry's path was written another way: the same network.
-        return UpdateResult({**news, "cidr": olds.get("cidr")})
+        return UpdateResult({**news, "cidr": olds.get("cidr"), "home": olds.get("home", home_id())})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         registry = home_path(props["registry"])
@@ -231,6 +233,8 @@ class LocalNodeProvider(ResourceProvider):
         return CreateResult(f"{server.cluster}/{server.name}", _observed(props, host_key, pid))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        if made_elsewhere(props):
+            return ReadResult(id_, props)
         layout = _sshd.NodeLayout(home_path(props["root"]))
         if not layout.host_public_key.is_file():
             return ReadResult(None, {})
@@ -250,7 +254,7 @@ class LocalNodeProvider(ResourceProvider):
             "state" not in changed
             and olds.get("state") == "running"
             and olds.get("root")
-            and olds.get("home", home_id()) == home_id()
+            and not made_elsewhere(olds)
             and _sshd.server_pid(home_path(olds["root"])) is None
         ):
             changed.append("state")
