@@ -81,12 +81,14 @@ def parse_s3(url: str) -> S3Location:
 
 
 def engine_backend_url(url: str) -> str:
-    """The URL the engine is given for `url`: an s3:// backend with an endpoint (a stand-in
-    such as moto or MinIO) gets path-style requests, which such servers need."""
+    """The URL the engine is given for `url`: an s3:// backend with an endpoint (in the URL
+    or AWS_ENDPOINT_URL_S3: a stand-in such as moto or MinIO) gets path-style requests,
+    which such servers need."""
     if not url.startswith("s3://"):
         return url
     query = _query(url)
-    if "endpoint" not in query or {"use_path_style", "s3ForcePathStyle"} & set(query):
+    explicit = {"use_path_style", "s3ForcePathStyle"} & set(query)
+    if explicit or parse_s3(url).endpoint is None:
         return url
     query["use_path_style"] = "true"
     base = url.split("?", 1)[0]
