@@ -280,3 +280,18 @@ class BackendStore:
                 return False
             (root / name).unlink()
             return True
+
+
+def s3_engine_lock_records(url: str, project: str, stack: str) -> list[tuple[str, str]]:
+    """The engine's lock objects of a stack in an s3:// backend: (s3:// URL, text) each."""
+    location = parse_s3(url)
+    client = s3_client(location)
+    prefix = location.key(f".pulumi/locks/organization/{project}/{stack}/")
+    found = []
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=location.bucket,
+                                                              Prefix=prefix)  # fmt: skip
+    for item in (item for page in pages for item in page.get("Contents", [])):
+        with contextlib.suppress(client.exceptions.NoSuchKey):  # released in between
+            body = client.get_object(Bucket=location.bucket, Key=item["Key"])["Body"].read()
+            found.append((f"s3://{location.bucket}/{item['Key']}", body.decode(errors="replace")))
+    return found

@@ -68,8 +68,9 @@ def stack_locks(ref: StackRef) -> list[HeldLock]:
         found.append(HeldLock(bad.stem, "engine", f"nobody: the lock file {bad} is {what}",
                               True, bad))  # fmt: skip
     for lock in ops.engine_locks():
+        in_s3 = lock.key.startswith("s3://")  # removed by the engine (`pulumi cancel`)
         found.append(HeldLock(Path(lock.key).stem, "engine", lock.describe(), is_stale(lock),
-                              Path(lock.key)))  # fmt: skip
+                              None if in_s3 else Path(lock.key)))  # fmt: skip
     return found
 
 
@@ -117,6 +118,10 @@ def unlock_stack(ref: StackRef, lock_id: str | None = None, *, force: bool = Fal
         if lock.path is not None and lock.path.is_file():
             lock.path.unlink()
             released.append(lock)
+        elif lock.kind == "engine" and lock.path is None and ops is not None:
+            with contextlib.suppress(EngineError):  # gone already
+                ops.cancel()
+                released.append(lock)
     if ops is not None and lock_id is None and not ops.backend_url.startswith("file://"):
         # Other backends: the engine removes its own lock files.
         with contextlib.suppress(EngineError):  # no update running: nothing to cancel

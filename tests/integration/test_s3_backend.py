@@ -105,3 +105,26 @@ def test_url_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000")
     assert parse_s3("s3://bucket").endpoint == "http://127.0.0.1:9000"
     assert engine_backend_url("s3://bucket") == "s3://bucket?use_path_style=true"
+
+
+def test_the_engines_lock_in_s3_is_seen_and_released(team: MotoServer) -> None:
+    """An engine lock left in the bucket (as a killed engine leaves it, in its own format) is
+    listed with its holder and removed by `unlock` through the engine (`pulumi cancel`)."""
+    from styx.engine import StackOps
+    from styx.workflow._unlock import stack_locks, unlock_stack
+
+    bucket = team.bucket()
+    url = team.backend_url(bucket, "state")
+    ref = StackRef("styx", "prod", url)
+    ops = StackOps(open_stack(ref))
+    key = "state/.pulumi/locks/organization/styx/prod/5b0c1d2e.json"
+    team.client().put_object(Bucket=bucket, Key=key, Body=json.dumps({
+        "pid": 2**22 + 7, "username": "alice", "hostname": "laptop",
+        "timestamp": "2026-11-30T10:00:00Z"}).encode())  # fmt: skip
+    (lock,) = ops.engine_locks()
+    assert (lock.user, lock.host, lock.key) == ("alice", "laptop", f"s3://{bucket}/{key}")
+    (held,) = [h for h in stack_locks(ref) if h.kind == "engine"]
+    assert held.lock_id == "5b0c1d2e" and not held.gone  # another host: it may be at work
+    result = unlock_stack(ref, "5b0c1d2e", force=True)
+    assert [r.lock_id for r in result.released] == ["5b0c1d2e"]
+    assert ops.engine_locks() == []
