@@ -2,8 +2,11 @@
 
 Providers run in the engine's plugin process, which is given STYX_HOME; an input relative to
 it names the same place on whichever machine applies, so the recorded inputs do not depend
-on the machine (a second home's plan of an unchanged task is "No changes"). Old absolute
-inputs still resolve to themselves.
+on the machine (a second home's plan of an unchanged task is "No changes"). An absolute
+input recorded before (".../.styx/local/c/head") is the same input as its relative form
+("local/c/head"): no change, not even an update (the preview of an updated network would
+leave its addresses unknown and replace every node). Such a resource keeps its absolute
+path, which names where it really lives, until something else about it changes.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from styx.home import styx_home
 
-__all__ = ["home_id", "home_path", "made_elsewhere", "same_place"]
+__all__ = ["home_id", "home_path", "made_elsewhere", "same_input"]
 
 
 def home_path(value: str) -> Path:
@@ -23,12 +26,17 @@ def home_path(value: str) -> Path:
     return path if path.is_absolute() else styx_home().expanduser().resolve() / path
 
 
-def same_place(old: object, new: object) -> bool:
-    """Whether two path inputs name the same place on this machine (an old absolute input
-    and its new relative form do: that is a one-time update, not a new resource)."""
+def same_input(old: object, new: object) -> bool:
+    """Whether two path inputs are the same: equal, or an old absolute one that ends in the
+    new relative one (recorded before inputs were relative to STYX_HOME)."""
+    if old == new:
+        return True
     if not isinstance(old, str) or not isinstance(new, str):
-        return old == new
-    return home_path(old) == home_path(new)
+        return False
+    before, now = Path(old), Path(new)
+    if not before.is_absolute() or now.is_absolute():
+        return False
+    return len(before.parts) > len(now.parts) and before.parts[-len(now.parts):] == now.parts
 
 
 def home_id() -> str:

@@ -26,11 +26,10 @@ from pulumi.dynamic import (
     ReadResult,
     Resource,
     ResourceProvider,
-    UpdateResult,
 )
 
 from styx.clouds import _keys
-from styx.clouds._home import home_id, home_path, made_elsewhere
+from styx.clouds._home import home_id, home_path, made_elsewhere, same_input
 
 __all__ = ["KIND", "LocalKeyPair", "LocalKeyPairArgs", "LocalKeyPairProvider"]
 
@@ -97,18 +96,10 @@ class LocalKeyPairProvider(ResourceProvider):
         return ReadResult(id_, outs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in self._INPUTS if olds.get(key) != news.get(key)]
-        # The same folder written another way (absolute before, relative to STYX_HOME now)
-        # is a one-time update of the input, not a new key pair.
-        replaces = [key for key in changed if not (
-            key == "key_dir" and isinstance(olds.get(key), str) and isinstance(news.get(key), str)
-            and home_path(olds[key]) == home_path(news[key]))]  # fmt: skip
-        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult({**news, "public_key": olds.get("public_key"),
-                             "private_key_path": olds.get("private_key_path"),
-                             "home": olds.get("home", home_id())})  # fmt: skip
+        # An absolute key_dir recorded before is the same input as its relative form now.
+        changed = [key for key in self._INPUTS if olds.get(key) != news.get(key)
+                   and not (key == "key_dir" and same_input(olds.get(key), news.get(key)))]
+        return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         key_dir = home_path(props["key_dir"])

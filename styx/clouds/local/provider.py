@@ -28,7 +28,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from styx.clouds._home import home_id, home_path, made_elsewhere, same_place
+from styx.clouds._home import home_id, home_path, made_elsewhere, same_input
 from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs, LocalKeyPairProvider
 from styx.clouds.local import _network, _sshd
 
@@ -55,20 +55,15 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
 
 
-def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
-    # An unknown (still computed) new value compares unequal to anything, as it should.
-    return [key for key in keys if olds.get(key) != news.get(key)]
-
-
-# Inputs that are paths: the same place written two ways (absolute, from before stacks were
-# portable, and relative to STYX_HOME) is an update that rewrites the input, not a new resource.
+# Inputs that are paths: an absolute one recorded before stacks were portable is the same
+# input as its form relative to STYX_HOME (styx/clouds/_home.py).
 _PATHS = ("registry", "key_dir", "root")
 
 
-def _replaced(changed: list[str], olds: Mapping[str, Any], news: Mapping[str, Any],
-              identity: tuple[str, ...]) -> list[str]:  # fmt: skip
-    return [key for key in changed if key in identity
-            and not (key in _PATHS and same_place(olds.get(key), news.get(key)))]  # fmt: skip
+def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
+    # An unknown (still computed) new value compares unequal to anything, as it should.
+    return [key for key in keys if olds.get(key) != news.get(key)
+            and not (key in _PATHS and same_input(olds.get(key), news.get(key)))]  # fmt: skip
 
 
 def _check_name(field: str, value: Any, failures: list[CheckFailure]) -> None:
@@ -121,13 +116,8 @@ class LocalNetworkProvider(ResourceProvider):
             return {**props, "prefix": int(props.get("prefix") or 24)}
 
         changed = _changed(sized(olds), sized(news), self._INPUTS)
-        replaces = _replaced(changed, olds, news, self._INPUTS)
         # Delete first: the registry is keyed by cluster, so old and new cannot coexist.
-        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        # Only the registry's path was written another way: the same network.
-        return UpdateResult({**news, "cidr": olds.get("cidr"), "home": olds.get("home", home_id())})
+        return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         registry = home_path(props["registry"])
@@ -247,7 +237,7 @@ class LocalNodeProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = _changed(olds, news, self._INPUTS)
-        replaces = _replaced(changed, olds, news, self._REPLACE)
+        replaces = [key for key in changed if key in self._REPLACE]
         # Without a refresh the state still says running; a dead server is drift all the same
         # when the node is this machine's (another STYX_HOME's server is not to be seen here).
         if (
