@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _moto import MotoServer, moto_running
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +51,25 @@ def styx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     home.mkdir()
     monkeypatch.setenv("STYX_HOME", str(home))
     yield home
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's real S3/EC2 server on a loopback port, one for the session (tests/_moto.py);
+    each test takes its own bucket (`moto_server.bucket()`)."""
+    with moto_running(tmp_path_factory.mktemp("moto")) as server:
+        yield server
+
+
+@pytest.fixture
+def aws_stand_in(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """moto's server, with credentials it accepts and none of the user's read."""
+    from _moto import FAKE_CREDENTIALS
+
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return moto_server
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,10 @@
 Every cloud's program declares one (local nodes and AWS instances both take its public
 half): the private key stays in a 0600 file there, and only its path enters the state.
 The engine's plugin process unpickles the provider by reference from this module, so it
-holds no state and every path arrives as an input. Its type keeps the `styx-local` module
-name it was first recorded under, so existing stacks keep their key pairs.
+holds no state and every path arrives as an input: `key_dir` relative to STYX_HOME (the
+local cloud's, so the input is the same on every machine) or absolute. Its type keeps the
+`styx-local` module name it was first recorded under, so existing stacks keep their key
+pairs.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pulumi.dynamic import (
 )
 
 from styx.clouds import _keys
+from styx.clouds._home import home_id, home_path, made_elsewhere, same_input
 
 __all__ = ["KIND", "LocalKeyPair", "LocalKeyPairArgs", "LocalKeyPairProvider"]
 
@@ -44,8 +47,10 @@ def _check_name(field: str, value: Any, failures: list[CheckFailure]) -> None:
 
 
 def _check_path(field: str, value: Any, failures: list[CheckFailure]) -> None:
-    if not isinstance(value, str) or not Path(value).is_absolute():
-        failures.append(CheckFailure(field, f"{field} must be an absolute path"))
+    if not isinstance(value, str) or not value or ".." in Path(value).parts:
+        failures.append(CheckFailure(
+            field, f"{field} must be a path relative to STYX_HOME (or an absolute one)"))
+
 
 
 def _remove_if_empty(folder: Path) -> None:
@@ -66,18 +71,21 @@ class LocalKeyPairProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        pair = _keys.create_key_pair(Path(props["key_dir"]), f"styx-{props['cluster']}")
+        pair = _keys.create_key_pair(home_path(props["key_dir"]), f"styx-{props['cluster']}")
         return CreateResult(
             f"{props['cluster']}-keys",
             {
                 **props,
                 "public_key": pair.public_key,
                 "private_key_path": str(pair.private_key_path),
+                "home": home_id(),
             },
         )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        pair = _keys.read_key_pair(Path(props["key_dir"]))
+        if made_elsewhere(props):
+            return ReadResult(id_, props)
+        pair = _keys.read_key_pair(home_path(props["key_dir"]))
         if pair is None:
             return ReadResult(None, {})
         outs = {
@@ -88,11 +96,13 @@ class LocalKeyPairProvider(ResourceProvider):
         return ReadResult(id_, outs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in self._INPUTS if olds.get(key) != news.get(key)]
+        # An absolute key_dir recorded before is the same input as its relative form now.
+        changed = [key for key in self._INPUTS if olds.get(key) != news.get(key)
+                   and not (key == "key_dir" and same_input(olds.get(key), news.get(key)))]
         return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        key_dir = Path(props["key_dir"])
+        key_dir = home_path(props["key_dir"])
         _keys.delete_key_pair(key_dir)
         _remove_if_empty(key_dir.parent)
 

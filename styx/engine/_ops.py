@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -185,9 +186,22 @@ class StackOps:
             raise classify(err, self.stack.name) from err
 
     def engine_locks(self) -> list[EngineLock]:
-        """The engine's locks on this stack, read from a file backend (none elsewhere: there
-        the engine's own refusal names them)."""
+        """The engine's locks on this stack, read from a file or S3 backend (none elsewhere:
+        there the engine's own refusal names them)."""
         folder = self._lock_dir()
+        if self.backend_url.startswith("s3://"):
+            from styx.engine._backend import s3_engine_lock_records
+
+            found = []
+            project = self.stack.workspace.project_settings().name
+            for key, text in s3_engine_lock_records(self.backend_url, project, self.stack.name):
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    data = json.loads(text)
+                    found.append(EngineLock(
+                        key, str(data.get("username", "?")), str(data.get("hostname", "?")),
+                        int(data.get("pid", 0)), str(data.get("timestamp", "?")),
+                    ))  # fmt: skip
+            return found
         if folder is not None:
             found = []
             for path in sorted(folder.glob("*.json")):

@@ -17,6 +17,7 @@ from pulumi.automation._stack import StackInitMode
 from semver import VersionInfo
 
 from styx._fs import storage, storage_error
+from styx.engine._backend import engine_backend_url
 from styx.engine._errors import classify
 from styx.engine._install import Engine, engine_bin_dir, find_engine, sdk_version
 from styx.engine._refs import StackRef, default_backend_url, file_backend_stacks
@@ -105,6 +106,9 @@ def _engine_env(engine: Engine, passphrase_file: Path) -> dict[str, str]:
         "PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase_file),
         # Keep the engine's own files (plugins, credentials, logs) under STYX_HOME.
         "PULUMI_HOME": str(styx_home() / "pulumi"),
+        # The local cloud's providers resolve their paths against the applying machine's
+        # STYX_HOME (inputs hold paths relative to it, so a stack is portable).
+        "STYX_HOME": str(styx_home().expanduser().resolve()),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         # No plugin can be downloaded here; fail fast with our own message instead.
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
@@ -226,7 +230,7 @@ def _workspace(
             runtime="python",
             # As the Automation API's inline-program helpers set it.
             main=os.getcwd(),
-            backend=auto.ProjectBackend(url=backend_url),
+            backend=auto.ProjectBackend(url=engine_backend_url(backend_url)),
         ),
     )
 

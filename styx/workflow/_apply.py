@@ -70,7 +70,7 @@ def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> Appl
     if plan.git_commit:
         message += f" commit={plan.git_commit}"
     with stack_lock(lock_path(target.state_dir), target.ref.qualified, "apply",
-                    notify=reporter.info):  # fmt: skip
+                    notify=reporter.info, backend=target.ref):  # fmt: skip
         reporter.info(f"applying {target.ref.qualified} ...")
         # Refresh again inside the update when the plan did, so the engine repairs the drift
         # it showed (a stopped node is started again) instead of trusting the recorded state.
@@ -141,7 +141,7 @@ def apply_target(
     """
     reporter = reporter or silent()
     with stack_lock(lock_path(target.state_dir), target.ref.qualified, "apply",
-                    notify=reporter.info):  # fmt: skip
+                    notify=reporter.info, backend=target.ref):  # fmt: skip
         planned = plan_target(target, refresh=refresh, reporter=reporter)
         plan = planned.plan
         if planned.outcomes_from_nodes and planned.outcomes is not None:

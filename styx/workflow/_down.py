@@ -44,7 +44,7 @@ def down_stack(
     """
     reporter = reporter or silent()
     with stack_lock(lock_path(stack_dir(ref)), ref.qualified, "down", wait=wait,
-                    notify=reporter.info):  # fmt: skip
+                    notify=reporter.info, backend=ref):  # fmt: skip
         try:
             result = _down(ref, confirm, reporter)
         except KeyboardInterrupt:

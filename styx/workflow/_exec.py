@@ -41,7 +41,7 @@ def exec_job(target: Target, *, reporter: Reporter | None = None, wait: float = 
     """
     reporter = reporter or silent()
     with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True,
-                    wait=wait, notify=reporter.info):  # fmt: skip
+                    wait=wait, notify=reporter.info, backend=target.ref):  # fmt: skip
         try:
             outputs = StackOps(open_stack(target.ref, create=False)).outputs()
         except StackNotFoundError as err:

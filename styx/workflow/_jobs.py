@@ -139,7 +139,8 @@ def following_job(target: Target) -> Iterator[None]:
     """Hold the stack's lock shared while a terminal follows a job it queued: apply and down
     then wait for the job being watched, as they do for any exec. A detached job holds
     nothing; the agent tracks it and the plan warns about it."""
-    with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True):
+    with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True,
+                    backend=target.ref):
         yield
 
 
@@ -151,7 +152,8 @@ def submit_job(target: Target, client: AgentClient | None = None) -> tuple[Agent
     """
     # Submitting shares the stack's lock with other jobs and excludes apply and down, so no
     # job is queued on a cluster whose setup is under way (the job itself outlives the lock).
-    with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True):
+    with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True,
+                    backend=target.ref):
         if client is None:
             outputs, client = _open_cluster(target.ref)
             require_setup_complete(target, client.access)

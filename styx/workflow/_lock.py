@@ -1,10 +1,15 @@
-"""A per-stack lock on this machine held for a whole apply, exec or down, setup included.
+"""A per-stack lock held for a whole apply, exec or down, setup included: here and team-wide.
 
 Pulumi's own lock covers one engine operation; an apply is a preview, an update and a
 playbook run, and a second apply (or a job, or a teardown) between them would interleave
 with it. flock is released by the kernel when the holder dies, so a crash never leaves a
 stale lock here: a holder named in the file whose lock is free is gone, and we say so.
 Jobs (`exec`) share the lock with each other and exclude apply and down.
+
+Given the stack, the lock also takes the team-wide lease in the state backend (_lease.py),
+which every machine sharing the backend sees. The flock stays first: commands of one
+STYX_HOME meet there without a round trip to the backend, re-entrance is decided there,
+and a holder killed here frees it at once.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from styx._fs import storage
+from styx.engine import StackRef
 from styx.errors import StackLockedError
+from styx.workflow._lease import hold_lease
 
-__all__ = ["lock_holder", "lock_path", "stack_lock"]
+__all__ = ["lock_holder", "lock_path", "stack_holder", "stack_lock"]
 
 # Locks this process holds, so a library call inside a locked one (apply_planned inside
 # apply_target) does not lock itself out: flock is per open file, not per process.
@@ -81,6 +88,19 @@ def lock_holder(lock_file: Path) -> str | None:
         os.close(fd)
 
 
+def stack_holder(lock_file: Path, ref: StackRef) -> str | None:
+    """Who holds the stack now, here or anywhere the backend is shared (None: free, or us)."""
+    from styx.workflow._lease import leases
+
+    local = lock_holder(lock_file)
+    if local is not None or lock_file.resolve() in _HELD:
+        return local
+    ours = (socket.gethostname(), os.getpid())
+    live = [lease for lease in leases(ref) if not lease.shared
+            and lease.stale_reason() is None and (lease.host, lease.pid) != ours]  # fmt: skip
+    return live[0].describe() if live else None
+
+
 def _pid_alive(text: str) -> bool:
     try:
         os.kill(int(text), 0)
@@ -110,8 +130,11 @@ def stack_lock(
     shared: bool = False,
     wait: float = 0.0,
     notify: Callable[[str], None] | None = None,
+    backend: StackRef | None = None,
 ) -> Iterator[None]:
     """Hold the stack's lock for `operation`; StackLockedError names the holder if taken.
+
+    With `backend` (the stack), the team-wide lease in its state backend is held too.
 
     `shared` holders (jobs) exclude only exclusive ones. With `wait`, a taken lock is waited
     for that many seconds (`notify` is told who holds it) before giving up. A holder named in
@@ -163,7 +186,12 @@ def stack_lock(
                 os.pwrite(fd, _holder(operation).encode(), 0)
         _HELD[key] = 1
         try:
-            yield
+            if backend is None:
+                yield
+            else:
+                left = max(0.0, deadline - time.monotonic())
+                with hold_lease(backend, operation, shared=shared, wait=left, notify=notify):
+                    yield
         finally:
             del _HELD[key]
             if mine is not None:

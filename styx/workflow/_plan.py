@@ -13,7 +13,7 @@ from styx.nodes import read_node_records, setup_digest
 from styx.plan import NodeSetupState, Plan, node_changes, steps_from_events
 from styx.workflow._build import compile_target, program_for
 from styx.workflow._jobs import job_warnings
-from styx.workflow._lock import lock_holder, lock_path
+from styx.workflow._lock import lock_path, stack_holder
 from styx.workflow._nodes import cluster_access, node_work
 from styx.workflow._outcomes import NodeOutcome, OutcomeRecord, read_outcomes
 from styx.workflow._progress import Reporter, silent
@@ -106,7 +106,7 @@ def plan_target(
     graph = compile_target(target)
     ops = StackOps(open_stack(target.ref, program_for(graph)))
     reporter.info(f"planning {target.ref.qualified}{' (with refresh)' if refresh else ''} ...")
-    holder = lock_holder(lock_path(target.state_dir))
+    holder = stack_holder(lock_path(target.state_dir), target.ref)
     # The recorded outputs are one more engine call; read them while the preview runs.
     with ThreadPoolExecutor(max_workers=2) as pool:
         recorded = pool.submit(ops.outputs)

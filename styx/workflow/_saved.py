@@ -318,7 +318,7 @@ def apply_saved_plan(
     ref = target.ref
     if (plan.project, plan.stack) != (ref.project, ref.stack):
         raise PlanError(f"{path} is a plan for {plan.project}/{plan.stack}, not {ref.qualified}")
-    with stack_lock(target.state_dir / "styx.lock", ref.qualified, "apply"):
+    with stack_lock(target.state_dir / "styx.lock", ref.qualified, "apply", backend=ref):
         fresh = plan_target(target, refresh=saved.refreshed, reporter=reporter)
         if fresh.plan.spec_hash != plan.spec_hash:
             raise PlanError(

@@ -1,7 +1,10 @@
 """Release a stack's locks after showing who holds them: Styx's own and the engine's.
 
-Styx's lock is an flock, freed by the kernel when its holder dies: only the note a dead
-holder left is cleared, and a live holder is never overridden. The engine's locks are files
+Styx's local lock is an flock, freed by the kernel when its holder dies: only the note a
+dead holder left is cleared, and a live holder is never overridden. Styx's team-wide lease
+in the backend ("team" locks) is released at once when named by its id (a holder on
+another machine cannot be seen from here: the person naming it decides), and without an id
+only when stale. The engine's locks are files
 in the backend; a lock whose holder is alive (same host) is kept unless forced.
 """
 
@@ -13,6 +16,7 @@ from pathlib import Path
 
 from styx.engine import StackOps, StackRef, open_stack
 from styx.errors import EngineError, StackLockedError, StackNotFoundError
+from styx.workflow._lease import leases, release_lease
 from styx.workflow._lock import lock_holder, lock_path
 from styx.workflow._target import stack_dir
 
@@ -24,7 +28,7 @@ class HeldLock:
     """One lock on a stack: whose, and whether its holder is provably gone."""
 
     lock_id: str
-    kind: str  # "styx" | "engine"
+    kind: str  # "styx" (this machine's) | "team" (the backend's lease) | "engine"
     holder: str
     gone: bool
     path: Path | None = None
@@ -52,6 +56,10 @@ def stack_locks(ref: StackRef) -> list[HeldLock]:
     holder = lock_holder(local)
     if holder is not None:
         found.append(HeldLock("styx", "styx", holder, False, local))
+    for lease in leases(ref):
+        why = lease.stale_reason()
+        text = lease.describe() + (f"; stale: {why}" if why else "")
+        found.append(HeldLock(lease.lock_id, "team", text, why is not None))
     ops = _ops(ref)
     if ops is None:
         return found
@@ -60,8 +68,9 @@ def stack_locks(ref: StackRef) -> list[HeldLock]:
         found.append(HeldLock(bad.stem, "engine", f"nobody: the lock file {bad} is {what}",
                               True, bad))  # fmt: skip
     for lock in ops.engine_locks():
+        in_s3 = lock.key.startswith("s3://")  # removed by the engine (`pulumi cancel`)
         found.append(HeldLock(Path(lock.key).stem, "engine", lock.describe(), is_stale(lock),
-                              Path(lock.key)))  # fmt: skip
+                              None if in_s3 else Path(lock.key)))  # fmt: skip
     return found
 
 
@@ -78,6 +87,14 @@ def unlock_stack(ref: StackRef, lock_id: str | None = None, *, force: bool = Fal
         raise StackLockedError(f"stack {ref.qualified} has no lock {lock_id} (its locks: {ids})",
                                stack=ref.qualified)  # fmt: skip
     for lock in chosen:
+        if lock.kind == "team":
+            if lock_id is None and not lock.gone and not force:
+                raise StackLockedError(
+                    f"stack {ref.qualified} is locked by {lock.holder}, whose lease is live: "
+                    f"wait for it, or `styx unlock {ref.stack} {lock.lock_id}` if it is gone",
+                    stack=ref.qualified,
+                )
+            continue
         if lock.kind == "styx":
             raise StackLockedError(
                 f"stack {ref.qualified} is in use by {lock.holder}, which is alive: wait for it "
@@ -94,9 +111,17 @@ def unlock_stack(ref: StackRef, lock_id: str | None = None, *, force: bool = Fal
     released = []
     ops = _ops(ref)
     for lock in chosen:
+        if lock.kind == "team":
+            if release_lease(ref, lock.lock_id) is not None:
+                released.append(lock)
+            continue
         if lock.path is not None and lock.path.is_file():
             lock.path.unlink()
             released.append(lock)
+        elif lock.kind == "engine" and lock.path is None and ops is not None:
+            with contextlib.suppress(EngineError):  # gone already
+                ops.cancel()
+                released.append(lock)
     if ops is not None and lock_id is None and not ops.backend_url.startswith("file://"):
         # Other backends: the engine removes its own lock files.
         with contextlib.suppress(EngineError):  # no update running: nothing to cancel

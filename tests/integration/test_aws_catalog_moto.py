@@ -7,65 +7,21 @@ are kept from the shipped catalog and the command says so. Nothing here talks to
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _moto import MotoServer
 
 from styx.cli import main
 from styx.clouds.aws import fetch_host_keys, load_catalog, shipped_catalog_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-_START_TIMEOUT = 20.0
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's server on a free loopback port, stopped (and reaped) after the module."""
-    port = _free_port()
-    # Its request log goes to a file: a pipe nobody reads would fill and stall the server.
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"moto's server exited:\n{log_path.read_text()}")
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"moto's server did not answer on {url} in {_START_TIMEOUT}s")
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+@pytest.fixture
+def moto_url(moto_server: MotoServer) -> str:
+    """The session's moto server (tests/conftest.py)."""
+    return moto_server.url
 
 
 @pytest.fixture

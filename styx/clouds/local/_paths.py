@@ -1,4 +1,8 @@
-"""Where a local cluster lives under STYX_HOME: its network registry, keys and node folders."""
+"""Where a local cluster lives under STYX_HOME: its network registry, keys and node folders.
+
+The resources' inputs name these paths relative to STYX_HOME ("local/hello/head"), resolved
+by the provider against the STYX_HOME of the machine it runs on (styx/clouds/_home.py).
+"""
 
 from __future__ import annotations
 
@@ -31,3 +35,4 @@ class LocalClusterPaths:
     def node_dir(self, name: str) -> Path:
         """A node's own root folder, by the node's name."""
         return self.cluster_dir / name
+

@@ -1,7 +1,8 @@
 """The local cloud's inline program: declare each resource of the graph, nothing re-derived.
 
 The graph says how many nodes, their names, ranks, sizes, port and state; the program adds
-only what differs per machine: paths under STYX_HOME and the login user. A node's address
+the paths under STYX_HOME (relative to it, so the same on every machine: see _paths.py)
+and the login user. A node's address
 is its rank's host number in the network's block, as `node_address` defines it.
 """
 
@@ -22,7 +23,6 @@ from styx.clouds.local._paths import LocalClusterPaths
 from styx.clouds.local.provider import LocalNetwork, LocalNetworkArgs, LocalNode, LocalNodeArgs
 from styx.errors import CloudError
 from styx.graph import ResourceDecl, ResourceGraph
-from styx.home import styx_home
 
 __all__ = ["build_program", "node_outputs"]
 
@@ -83,16 +83,15 @@ def node_outputs(nodes: list[LocalNode], ports: tuple[str, ...]) -> pulumi.Outpu
     ])
 
 
-def build_program(graph: ResourceGraph, home: Path | None = None,
-                  user: str | None = None) -> Callable[[], None]:
-    """A program for the engine; STYX_HOME and the user are read now, in the planning process.
+def build_program(graph: ResourceGraph, user: str | None = None) -> Callable[[], None]:
+    """A program for the engine; the user is read now, in the planning process.
 
-    Every path reaches the providers as an input: the engine's plugin process does not
-    inherit the program's environment.
+    Every path reaches the providers as an input relative to STYX_HOME, which the engine's
+    plugin process is given (engine/_workspace.py) and resolves them against.
     """
     if graph.cloud != "local":
         raise CloudError(f"not a local graph (cloud {graph.cloud!r})", cloud="local")
-    paths = LocalClusterPaths((home or styx_home()).expanduser().resolve(), graph.cluster)
+    paths = LocalClusterPaths(Path(), graph.cluster)
     login = user or getpass.getuser()
 
     def program() -> None:

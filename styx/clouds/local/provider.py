@@ -2,8 +2,9 @@
 
 The engine runs these providers in its own plugin process (`python -m pulumi.dynamic`), which
 unpickles them by reference from this module. So the classes hold no state, every path they
-need arrives as an input (the plugin does not see STYX_HOME), and the private key never
-enters the state: only its path does.
+need arrives as an input, relative to STYX_HOME (which the engine passes the plugin) so the
+inputs are the same on every machine, and the private key never enters the state: only its
+path does.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from styx.clouds._home import home_id, home_path, made_elsewhere, same_input
 from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs, LocalKeyPairProvider
 from styx.clouds.local import _network, _sshd
 
@@ -53,9 +55,15 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
 
 
+# Inputs that are paths: an absolute one recorded before stacks were portable is the same
+# input as its form relative to STYX_HOME (styx/clouds/_home.py).
+_PATHS = ("registry", "key_dir", "root")
+
+
 def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
     # An unknown (still computed) new value compares unequal to anything, as it should.
-    return [key for key in keys if olds.get(key) != news.get(key)]
+    return [key for key in keys if olds.get(key) != news.get(key)
+            and not (key in _PATHS and same_input(olds.get(key), news.get(key)))]  # fmt: skip
 
 
 def _check_name(field: str, value: Any, failures: list[CheckFailure]) -> None:
@@ -66,8 +74,9 @@ def _check_name(field: str, value: Any, failures: list[CheckFailure]) -> None:
 
 
 def _check_path(field: str, value: Any, failures: list[CheckFailure]) -> None:
-    if not isinstance(value, str) or not Path(value).is_absolute():
-        failures.append(CheckFailure(field, f"{field} must be an absolute path"))
+    if not isinstance(value, str) or not value or ".." in Path(value).parts:
+        failures.append(CheckFailure(
+            field, f"{field} must be a path relative to STYX_HOME (or an absolute one)"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,11 +99,13 @@ class LocalNetworkProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         prefix = int(props.get("prefix") or 24)
-        cidr = _network.allocate_network(Path(props["registry"]), props["cluster"], prefix)
-        return CreateResult(cidr, {**props, "cidr": cidr})
+        cidr = _network.allocate_network(home_path(props["registry"]), props["cluster"], prefix)
+        return CreateResult(cidr, {**props, "cidr": cidr, "home": home_id()})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        cidr = _network.registered_network(Path(props["registry"]), props["cluster"])
+        if made_elsewhere(props):
+            return ReadResult(id_, props)
+        cidr = _network.registered_network(home_path(props["registry"]), props["cluster"])
         if cidr != props.get("cidr"):
             return ReadResult(None, {})
         return ReadResult(id_, props)
@@ -109,7 +120,7 @@ class LocalNetworkProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        registry = Path(props["registry"])
+        registry = home_path(props["registry"])
         _network.release_network(registry, props["cluster"])
         _remove_if_empty(registry.parent / props["cluster"])
 
@@ -154,7 +165,7 @@ def _server(props: Mapping[str, Any]) -> _sshd.NodeServer:
         address=str(props["address"]),
         port=int(props["port"]),
         user=str(props["user"]),
-        root=Path(props["root"]),
+        root=home_path(props["root"]),
         authorized_key=str(props["authorized_key"]),
     )
 
@@ -166,6 +177,8 @@ def _observed(props: Mapping[str, Any], host_public_key: str, pid: int | None) -
         "host_public_key": host_public_key,
         "pid": pid or 0,
         "state": "running" if pid is not None else "stopped",
+        # Which machine's STYX_HOME made it: another one cannot see its server (an output).
+        "home": home_id(),
     }
 
 
@@ -210,7 +223,9 @@ class LocalNodeProvider(ResourceProvider):
         return CreateResult(f"{server.cluster}/{server.name}", _observed(props, host_key, pid))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        layout = _sshd.NodeLayout(Path(props["root"]))
+        if made_elsewhere(props):
+            return ReadResult(id_, props)
+        layout = _sshd.NodeLayout(home_path(props["root"]))
         if not layout.host_public_key.is_file():
             return ReadResult(None, {})
         host_key = layout.host_public_key.read_text(encoding="ascii").strip()
@@ -223,12 +238,14 @@ class LocalNodeProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = _changed(olds, news, self._INPUTS)
         replaces = [key for key in changed if key in self._REPLACE]
-        # Without a refresh the state still says running; a dead server is drift all the same.
+        # Without a refresh the state still says running; a dead server is drift all the same
+        # when the node is this machine's (another STYX_HOME's server is not to be seen here).
         if (
             "state" not in changed
             and olds.get("state") == "running"
             and olds.get("root")
-            and _sshd.server_pid(Path(olds["root"])) is None
+            and not made_elsewhere(olds)
+            and _sshd.server_pid(home_path(olds["root"])) is None
         ):
             changed.append("state")
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
@@ -246,7 +263,7 @@ class LocalNodeProvider(ResourceProvider):
         return UpdateResult(_observed(news, host_key, pid))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        root = Path(props["root"])
+        root = home_path(props["root"])
         _sshd.delete_node(root)
         _remove_if_empty(root.parent)
 

@@ -67,7 +67,7 @@ def test_program_declares_the_graphs_network_keys_and_ranked_nodes(
     task = tmp_path / "train.yaml"
     task.write_text("num_nodes: 3\nresources:\n  cpus: 2\n  ports: 8888\n")
     graph = compile_local(load_task(task), "train", HOST)
-    build_program(graph, tmp_path, "alice")()
+    build_program(graph, "alice")()
 
     def check(nodes: list[dict[str, Any]]) -> None:
         # Nodes wait on the network's cidr, so they may register in any order among themselves.
@@ -81,10 +81,11 @@ def test_program_declares_the_graphs_network_keys_and_ranked_nodes(
         ]
         by_name = {a.name: a for a in mocks.created}
         network, keys, head = by_name["train-network"], by_name["train-keys"], by_name["train-head"]
-        assert network.inputs["registry"] == str(tmp_path / "local" / "networks.json")
+        # Paths relative to STYX_HOME: the same inputs whichever machine (home) plans them.
+        assert network.inputs["registry"] == "local/networks.json"
         assert network.inputs["prefix"] == 24
-        assert keys.inputs["key_dir"] == str(tmp_path / "local" / "train" / "keys")
-        assert head.inputs["root"] == str(tmp_path / "local" / "train" / "head")
+        assert keys.inputs["key_dir"] == "local/train/keys"
+        assert head.inputs["root"] == "local/train/head"
         assert head.inputs["authorized_key"] == "ssh-ed25519 AAAAcluster"
         assert head.inputs["cpus"] == 2.0 and "memory_gb" not in head.inputs
         assert head.inputs["state"] == "running"
@@ -118,7 +119,7 @@ def test_the_program_follows_the_graph_not_the_spec(
     stopped = replace(head_only.resources[2],
                       args={**head_only.resources[2].args, "state": "stopped"})
     build_program(replace(head_only, resources=(*head_only.resources[:2], stopped)),
-                  tmp_path, "bob")()
+                  "bob")()
 
     def check(_nodes: Any) -> None:
         nodes = [a for a in mocks.created if a.typ.endswith(":Node")]

@@ -63,11 +63,27 @@ def node_inputs(root: Path, **changes: Any) -> dict[str, Any]:
 def test_node_check_reports_every_bad_field(tmp_path: Path) -> None:
     bad = {
         **node_inputs(tmp_path, cluster="no/slash", state="paused", port=0, rank=-1),
-        "root": "rel",
+        "root": "../outside-styx-home",
     }
     failures = LocalNodeProvider().check({}, bad).failures
     assert sorted(f.property for f in failures) == ["cluster", "port", "rank", "root", "state"]
     assert LocalNodeProvider().check({}, node_inputs(tmp_path)).failures == []
+
+
+def test_a_root_relative_to_styx_home_is_the_same_input_as_its_absolute_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stacks recorded before paths were portable: no change, neither update nor replace."""
+    monkeypatch.setenv("STYX_HOME", str(tmp_path))
+    provider = LocalNodeProvider()
+    absolute = {**node_inputs(tmp_path / "local" / "c" / "head", state="stopped"), "pid": 0}
+    relative = {**absolute, "root": "local/c/head"}
+    assert not provider.diff("c/head", absolute, relative).changes
+    # Planned from another STYX_HOME, the relative input is unchanged: no change at all.
+    assert not provider.diff("c/head", relative, dict(relative)).changes
+    # A root that is really another folder is another node.
+    moved = {**relative, "root": "local/c/elsewhere"}
+    assert provider.diff("c/head", absolute, moved).replaces == ["root"]
 
 
 def test_node_diff_update_versus_replace(tmp_path: Path) -> None:
