@@ -41,7 +41,7 @@ T = TypeVar("T")
 # supported (not x-styx-unsupported) properties, so neither side can drift.
 HANDLED_TASK_FIELDS: Final = frozenset(
     {"name", "workdir", "num_nodes", "resources", "envs", "secrets", "file_mounts", "setup", "run",
-     "config"}
+     "config", "service", "pool"}
 )
 HANDLED_RESOURCE_FIELDS: Final = frozenset(
     {"infra", "cloud", "region", "zone", "instance_type", "cpus", "memory", "accelerators",
@@ -57,6 +57,9 @@ _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _CASE_INSENSITIVE: Final = ("cloud", "disk_tier", "network_tier")
 # Read and reported as ignored: they drive managed jobs, which `sky launch` ignores too.
 _MANAGED_JOB_FIELDS: Final = ("job_recovery", "spot_recovery")
+# Sections `sky launch` reads and leaves out (sky/client/cli/command.py, `launch`: "Service
+# section will be ignored when using `sky launch`"), with the command that does use each.
+_LAUNCH_IGNORES: Final = (("service", "sky serve up"), ("pool", "sky jobs pool apply"))
 # Where SkyPilot puts a relative remote path, and the workdir.
 _REMOTE_WORKDIR: Final = "~/sky_workdir"
 
@@ -173,7 +176,8 @@ class _Builder:
             # The task's own labels win over config's, as in SkyPilot.
             resources = _with_labels(resources, config.labels)
             candidates = tuple(_with_labels(c, config.labels) for c in candidates)
-        warnings = [*config.warnings, *self._managed_job_warnings(data.get("resources") or {})]
+        warnings = [*config.warnings, *self._managed_job_warnings(data.get("resources") or {}),
+                    *self._launch_ignores(data)]
         return Spec(
             name=data.get("name"),
             source=source,
@@ -203,6 +207,21 @@ class _Builder:
                     found.append(f"{describe_path((*path, name))} is ignored: it applies to "
                                  "managed jobs (`sky jobs launch`), which Styx does not run, "
                                  "and `sky launch` ignores it too")
+        return found
+
+    def _launch_ignores(self, data: Mapping[str, Any]) -> list[str]:
+        """`service:` and `pool:`: `sky launch` launches the task without them, as Styx does."""
+        present = [(name, command) for name, command in _LAUNCH_IGNORES if name in data]
+        if len(present) == 2:
+            # SkyPilot's Task.from_yaml_config refuses this too.
+            self._issue(("pool",), "give either service or pool, not both", key=True)
+            return []
+        found: list[str] = []
+        for name, command in present:
+            mark = self._doc.mark((name,), key=True)
+            found.append(f"{self._doc.display}:{mark.line}:{mark.column}: {name}: is used by "
+                         f"`{command}`; styx launches the task without it, as `sky launch` "
+                         "does")
         return found
 
     # -- envs and secrets ---------------------------------------------------------------

@@ -99,11 +99,13 @@ SAMPLES: dict[str, Sample] = {
     "resources.spot_recovery": Sample("spot_recovery: FAILOVER", {}),
     "config": Sample("config:\n  aws:\n    labels:\n      team: ml\n  jobs:\n    bucket: b", {
         "aws": lambda g: _args(g, "aws")["default_tags"]["tags"]["team"] == "ml"}),
+    "service": Sample("service:\n  readiness_probe: /\n  replicas: 2", {}),
+    "pool": Sample("pool:\n  workers: 2", {}),
 }
 
 # Warned by the task layer whatever the cloud (managed-job settings, `config:` keys): the
 # row documents it, the warning names the field.
-SPEC_WARNED = ("resources.job_recovery", "resources.spot_recovery", "config")
+SPEC_WARNED = ("resources.job_recovery", "resources.spot_recovery", "config", "service", "pool")
 
 INFRA = {"local": "local", "aws": "aws/us-east-1"}
 # network_tier best on AWS needs a type with EFA, which the catalog has among GPU types only.
@@ -162,6 +164,11 @@ def test_each_field_is_honoured_warned_or_refused_as_its_row_says(
             re.match(rf"{re.escape(str(path))}:{line}:\d+: file_mounts: ", located[0])
         return
     graph = compile_spec(spec, "c")
+    if rule.field in ("service", "pool"):
+        # Located at the section, in SkyPilot's words for what `sky launch` does with it.
+        assert any(w.startswith(f"{where}1: {rule.field}: is used by `sky ")
+                   and "launches the task without it" in w for w in graph.warnings), graph.warnings
+        return
     if rule.field in SPEC_WARNED and rule.support is Support.WARNED:
         leaf = rule.field.split(".")[-1]
         assert any(leaf in w and "ignored" in w for w in graph.warnings), graph.warnings

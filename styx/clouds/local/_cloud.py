@@ -84,6 +84,10 @@ class Local(Cloud):
         FieldRule("resources.job_recovery", W, "managed jobs only; `sky launch` ignores it too"),
         FieldRule("resources.spot_recovery", W, "managed jobs only; `sky launch` ignores it too"),
         FieldRule("config", W, "each key a warning naming it; `aws.labels` become labels"),
+        FieldRule("service", W, "read by `sky serve up`; `sky launch` launches the task "
+                  "without it, as Styx does"),
+        FieldRule("pool", W, "read by `sky jobs pool apply`; `sky launch` launches the task "
+                  "without it, as Styx does"),
     )
 
     def compile(self, spec: Spec, cluster: str, stack: StackFile | None) -> ResourceGraph:
