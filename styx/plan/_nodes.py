@@ -31,7 +31,7 @@ class NodeSetupState:
     unfinished: str | None = None
 
 # Order in which node changes are listed; the first four make setup run again.
-_SETUP_FIELDS = ("setup", "envs", "secrets", "file_mounts", "workdir")
+_SETUP_FIELDS = ("setup", "envs", "secrets", "file_mounts", "storage", "workdir")
 
 
 def _plural(n: int, word: str) -> str:

@@ -23,6 +23,7 @@ from styx.spec._parse import (
     parse_memory,
     parse_ports,
 )
+from styx.spec._storage import StorageMount, read_bucket_url, read_storage
 from styx.spec._template import ENV_NAME, ENV_REFERENCE, substitute_envs
 from styx.spec._yaml import Document, NodePath, describe_path
 
@@ -176,6 +177,7 @@ class _Builder:
             # The task's own labels win over config's, as in SkyPilot.
             resources = _with_labels(resources, config.labels)
             candidates = tuple(_with_labels(c, config.labels) for c in candidates)
+        mounts, storage = self._file_mounts(data.get("file_mounts") or {}, envs)
         warnings = [*config.warnings, *self._managed_job_warnings(data.get("resources") or {}),
                     *self._launch_ignores(data)]
         return Spec(
@@ -187,7 +189,8 @@ class _Builder:
             candidates_ordered=ordered,
             envs=FrozenMap(envs),
             secrets=FrozenMap({k: Secret(v) for k, v in raw_secrets.items()}),
-            file_mounts=FrozenMap(self._file_mounts(data.get("file_mounts") or {}, envs)),
+            file_mounts=FrozenMap(mounts),
+            storage=FrozenMap(storage),
             workdir=self._workdir(data.get("workdir"), envs),
             setup=data.get("setup"),
             run=data.get("run"),
@@ -275,8 +278,11 @@ class _Builder:
         resolved = self._local_path(raw, ("workdir",), envs, folder=True)
         return None if resolved is None else Path(resolved)
 
-    def _file_mounts(self, mounts: Mapping[str, str], envs: Mapping[str, str]) -> dict[str, str]:
+    def _file_mounts(self, mounts: Mapping[str, Any], envs: Mapping[str, str]
+                     ) -> tuple[dict[str, str], dict[str, StorageMount]]:
+        """Local files and folders (destination -> local path), and buckets, apart."""
         result: dict[str, str] = {}
+        storage: dict[str, StorageMount] = {}
         for raw_dst, raw_src in mounts.items():
             path: NodePath = ("file_mounts", raw_dst)
             dst = _remote_path(substitute_envs(raw_dst, envs))
@@ -284,13 +290,28 @@ class _Builder:
                 self._issue(path, f"remote path {raw_dst!r} leaves ~/sky_workdir (where "
                             "relative remote paths go); write it absolute or from ~/", key=True)
                 continue
-            if dst in result:
+            if dst in result or dst in storage:
                 self._issue(path, f"remote path {dst!r} is mounted twice", key=True)
+                continue
+            if isinstance(raw_src, Mapping):
+                mount, problems = read_storage(raw_src, envs)
+                for key, message in problems:
+                    self._issue((*path, key) if key else path, message, key=not key)
+                if mount is not None:
+                    storage[dst] = mount
+                continue
+            text = substitute_envs(raw_src, envs)
+            if _URL.match(text):
+                bucket, why = read_bucket_url(text)
+                if bucket is None:
+                    self._issue(path, why or f"not a bucket URL: {text!r}")
+                else:
+                    storage[dst] = bucket
                 continue
             src = self._local_path(raw_src, path, envs, folder=False)
             if src is not None:
                 result[dst] = src
-        return result
+        return result, storage
 
     # -- resources -----------------------------------------------------------------------
 

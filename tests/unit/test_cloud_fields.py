@@ -51,6 +51,15 @@ SAMPLES: dict[str, Sample] = {
     "file_mounts (absolute or climbing out of ~)": Sample(
         "file_mounts:\n  /srv/data: data/x.txt",
         {"*": lambda g: "/srv/data" in g.fields.file_mounts}),
+    "file_mounts (an s3:// bucket, COPY)": Sample(
+        "file_mounts:\n  ~/data: s3://bucket-a/train",
+        {"*": lambda g: g.fields.storage == {"~/data": "s3://bucket-a/train COPY"}}),
+    "file_mounts (a bucket, MOUNT or MOUNT_CACHED)": Sample(
+        "file_mounts:\n  ~/ckpt:\n    source: s3://bucket-a\n    mode: MOUNT_CACHED",
+        {"aws": lambda g: g.fields.storage == {"~/ckpt": "s3://bucket-a MOUNT_CACHED"}}),
+    "file_mounts (a bucket Styx creates (`name:` alone))": Sample(
+        "file_mounts:\n  ~/out:\n    name: bucket-b\n    mode: COPY",
+        {"aws": lambda g: _args(g, "Bucket")["bucket"] == "bucket-b"}),
     "envs": Sample("envs:\n  A: b", {"*": lambda g: g.fields.envs == {"A": "b"}}),
     "secrets": Sample("secrets:\n  S: x", {"*": lambda g: "S" in g.fields.secrets}),
     "setup": Sample("setup: echo hi", {"*": lambda g: g.fields.setup == "echo hi"}),

@@ -92,6 +92,7 @@ SPEC_SOURCES: dict[str, set[str]] = {
     "envs": {"envs"},
     "secrets": {"secrets"},
     "file_mounts": {"file_mounts"},
+    "storage": {"file_mounts"},
     "workdir": {"workdir"},
     "setup": {"setup"},
     "run": {"run"},
