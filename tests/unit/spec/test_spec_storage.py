@@ -81,3 +81,19 @@ def test_a_bucket_and_a_file_on_one_destination_is_an_error(tmp_path: Path) -> N
     with pytest.raises(SpecError, match="mounted twice"):
         _load(tmp_path, f"file_mounts:\n  ~/sky_workdir/x: {tmp_path / 'x'}\n"
                         "  ./x: s3://bucket/x\n")
+
+
+def test_validate_lists_each_bucket_and_how_it_lands(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from styx.cli import cli
+
+    (tmp_path / "t.yaml").write_text("file_mounts:\n  /data: s3://pub/x\n  /ckpt:\n"
+                                     "    name: my-ckpt\n    persistent: false\nrun: echo\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate", "t.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "file_mounts  2\n" in result.output
+    assert "/data <- s3://pub/x (COPY)\n" in result.output
+    assert "/ckpt <- s3://my-ckpt (MOUNT, created by Styx, deleted by down)\n" in result.output
