@@ -145,6 +145,12 @@ def _field_changes(
     if gone:
         changes.append(NodeChange("nodes", f"{_plural(len(gone), 'node')} removed", tuple(gone)))
     if previous is None:
+        # A first apply lists what the nodes get from buckets (which bucket, how it lands):
+        # it is fetched or mounted at setup, not seen in the infrastructure's resources.
+        storage = current.get("storage") or {}
+        if storage:
+            landed = "; ".join(f"{dst} <- {what}" for dst, what in sorted(storage.items()))
+            changes.append(NodeChange("storage", f"buckets: {landed}", tuple(after)))
         return tuple(changes), tuple(after)
     setup_everywhere = False
     for field in (*_SETUP_FIELDS, "run"):

@@ -91,6 +91,10 @@ def test_copy_from_s3_lands_in_every_node_and_down_keeps_the_bucket(
     assert storage == {"~/data": "s3://team-data/train COPY",
                        "~/labels.csv": "s3://team-data/labels.csv COPY",
                        "~/all": "s3://team-data COPY"}
+    # The plan says what each node gets from the buckets (they are no resource on local).
+    assert [(c.summary, c.nodes) for c in planned.plan.node_changes if c.field == "storage"] == [
+        ("buckets: ~/all <- s3://team-data COPY; ~/data <- s3://team-data/train COPY; "
+         "~/labels.csv <- s3://team-data/labels.csv COPY", ("head", "worker1"))]
     try:
         apply_target(target)
         for node in ("head", "worker1"):
