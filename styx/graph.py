@@ -69,9 +69,11 @@ class NodeFields:
     secrets: Mapping[str, str]  # name -> sha256 of the value
     file_mounts: Mapping[str, str]  # remote destination -> digest of the local tree
     workdir: str | None  # digest of the workdir tree
+    # Buckets on the nodes: remote destination -> "s3://bucket/prefix MODE".
+    storage: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "setup": self.setup,
             "run": self.run,
             "envs": dict(sorted(self.envs.items())),
@@ -79,6 +81,10 @@ class NodeFields:
             "file_mounts": dict(sorted(self.file_mounts.items())),
             "workdir": self.workdir,
         }
+        # Only when set: the digest of a task without buckets stays what its nodes recorded.
+        if self.storage:
+            out["storage"] = dict(sorted(self.storage.items()))
+        return out
 
     def setup_inputs(self) -> dict[str, Any]:
         """The fields whose change makes setup run again (run is not one of them)."""
@@ -149,4 +155,5 @@ def node_fields(spec: Spec) -> NodeFields:
         secrets={name: secret.digest() for name, secret in spec.secrets.items()},
         file_mounts={dst: tree_digest(Path(src)) for dst, src in spec.file_mounts.items()},
         workdir=tree_digest(spec.workdir) if spec.workdir is not None else None,
+        storage={dst: f"{m.url} {m.mode}" for dst, m in spec.storage.items()},
     )

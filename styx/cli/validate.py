@@ -146,7 +146,7 @@ def _print_summary(spec: Spec, task: Path, stack: StackFile | None) -> None:
         # Names only: values of secrets never reach the terminal.
         ("secrets", ", ".join(spec.secrets) or "-"),
         ("workdir", _from_root(str(spec.workdir)) if spec.workdir else "-"),
-        ("file_mounts", len(spec.file_mounts) or "-"),
+        ("file_mounts", (len(spec.file_mounts) + len(spec.storage)) or "-"),
         ("setup", _lines(spec.setup)),
         ("run", _lines(spec.run)),
         ("fingerprint", spec.fingerprint()[:16]),
@@ -155,6 +155,8 @@ def _print_summary(spec: Spec, task: Path, stack: StackFile | None) -> None:
         click.echo(f"  {label:<12} {value}")
     for dst, src in spec.file_mounts.items():
         click.echo(f"  {'':<12} {dst} <- {_from_root(src)}")
+    for dst, mount in spec.storage.items():
+        click.echo(f"  {'':<12} {dst} <- {mount.describe()}")
 
 
 def _from_root(path: str) -> str:

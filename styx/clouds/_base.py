@@ -91,6 +91,9 @@ class Cloud(abc.ABC):
 
     name: ClassVar[str]
     rules: ClassVar[tuple[FieldRule, ...]]
+    # Whether a task's buckets are read on this machine and shipped to the nodes with the
+    # setup bundle (nodes that share this machine), rather than fetched by each node itself.
+    fetches_buckets_here: ClassVar[bool] = False
 
     @abc.abstractmethod
     def compile(self, spec: Spec, cluster: str, stack: StackFile | None) -> ResourceGraph:

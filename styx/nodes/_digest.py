@@ -34,6 +34,7 @@ def setup_digest(work: NodeWork) -> str:
         },
         file_mounts={dst: tree_digest(Path(src)) for dst, src in work.file_mounts.items()},
         workdir=tree_digest(work.workdir) if work.workdir is not None else None,
+        storage={dst: f"{m.url} {m.mode}" for dst, m in work.storage.items()},
     )
     return fields.setup_digest()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from styx.errors import NodeError
+from styx.spec import StorageMount
 
 __all__ = [
     "ClusterAccess",
@@ -145,6 +146,8 @@ class NodeWork:
     workdir: Path | None = None
     setup: str | None = None
     run: str | None = None
+    # Buckets: destination on the node -> the bucket (or prefix) and how it lands there.
+    storage: Mapping[str, StorageMount] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from styx.clouds import cloud_named
 from styx.home import write_private
+from styx.nodes._buckets import fetch_buckets, storage_script
 from styx.nodes._digest import make_bundle, setup_digest, sync_script
 from styx.nodes._env import check_names, setup_environment
 from styx.nodes._inventory import HostEntry, render_known_hosts
@@ -173,15 +175,27 @@ def run_setup(
     check_names(list(work.envs), "env")
     check_names(list(work.secrets), "secret")
     # Checked at plan time too; here it guards any caller that skipped the plan.
-    cloud_named(cluster.cloud).check_file_mounts(work.file_mounts)
+    cloud = cloud_named(cluster.cloud)
+    cloud.check_file_mounts([*work.file_mounts, *work.storage])
     digest = setup_digest(work)
     run_id, run_dir = new_run_dir(cluster, "setup")
     secrets = {name: reveal(value) for name, value in work.secrets.items()}
-    bundle, sync = "", ""
-    if work.workdir is not None or work.file_mounts:
+    bundle, sync, storage = "", "", ""
+    shipped = dict(work.file_mounts)
+    if work.storage and cloud.fetches_buckets_here:
+        try:
+            shipped.update(fetch_buckets(work.storage, run_dir / "buckets"))
+        except BaseException:
+            finish_run_dir(run_dir, failed=True)
+            raise
+    elif work.storage:
+        storage = storage_script(work.storage)
+    if work.workdir is not None or shipped:
         bundle_path = run_dir / "bundle.tar.gz"
-        mounts = make_bundle(work, bundle_path)
+        mounts = make_bundle(replace(work, file_mounts=shipped), bundle_path)
         bundle, sync = str(bundle_path), sync_script(work.workdir is not None, mounts)
+        # The bundle holds them now; a copy of a dataset must not outlive it in a kept run dir.
+        shutil.rmtree(run_dir / "buckets", ignore_errors=True)
     variables: dict[str, Any] = {
         "styx_run_id": run_id,
         "styx_setup_digest": digest,
@@ -189,6 +203,7 @@ def run_setup(
         "styx_setup": work.setup or "",
         "styx_bundle": bundle,
         "styx_sync": sync,
+        "styx_storage": storage,
         "styx_cwd": "sky_workdir" if work.workdir is not None else "",
     }
     hosts = tuple(

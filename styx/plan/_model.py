@@ -28,7 +28,8 @@ FORMAT_VERSION = 1
 
 
 # Node changes list in this order (a stable sort keeps the order within one field).
-_NODE_FIELDS = ("nodes", "setup", "envs", "secrets", "file_mounts", "workdir", "run")
+_NODE_FIELDS = ("nodes", "setup", "envs", "secrets", "file_mounts", "storage", "workdir",
+                "run")
 _DIGITS = re.compile(r"([0-9]+)")  # ASCII digits only: "²".isdigit() but int("²") fails
 
 

@@ -31,7 +31,7 @@ class NodeSetupState:
     unfinished: str | None = None
 
 # Order in which node changes are listed; the first four make setup run again.
-_SETUP_FIELDS = ("setup", "envs", "secrets", "file_mounts", "workdir")
+_SETUP_FIELDS = ("setup", "envs", "secrets", "file_mounts", "storage", "workdir")
 
 
 def _plural(n: int, word: str) -> str:
@@ -145,6 +145,12 @@ def _field_changes(
     if gone:
         changes.append(NodeChange("nodes", f"{_plural(len(gone), 'node')} removed", tuple(gone)))
     if previous is None:
+        # A first apply lists what the nodes get from buckets (which bucket, how it lands):
+        # it is fetched or mounted at setup, not seen in the infrastructure's resources.
+        storage = current.get("storage") or {}
+        if storage:
+            landed = "; ".join(f"{dst} <- {what}" for dst, what in sorted(storage.items()))
+            changes.append(NodeChange("storage", f"buckets: {landed}", tuple(after)))
         return tuple(changes), tuple(after)
     setup_everywhere = False
     for field in (*_SETUP_FIELDS, "run"):

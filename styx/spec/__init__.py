@@ -41,6 +41,7 @@ from styx.spec._parse import (
 from styx.spec._places import Place, field_issue, field_place
 from styx.spec._schema import load_schema
 from styx.spec._stack import StackFile, apply_stack, load_stack
+from styx.spec._storage import StorageMount
 from styx.spec._template import ENV_NAME, parse_env_file
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "Secret",
     "Spec",
     "StackFile",
+    "StorageMount",
     "apply_stack",
     "canonical_accelerator",
     "field_issue",

@@ -23,6 +23,7 @@ from styx.spec._parse import (
     parse_memory,
     parse_ports,
 )
+from styx.spec._storage import StorageMount, read_bucket_url, read_storage
 from styx.spec._template import ENV_NAME, ENV_REFERENCE, substitute_envs
 from styx.spec._yaml import Document, NodePath, describe_path
 
@@ -41,7 +42,7 @@ T = TypeVar("T")
 # supported (not x-styx-unsupported) properties, so neither side can drift.
 HANDLED_TASK_FIELDS: Final = frozenset(
     {"name", "workdir", "num_nodes", "resources", "envs", "secrets", "file_mounts", "setup", "run",
-     "config"}
+     "config", "service", "pool"}
 )
 HANDLED_RESOURCE_FIELDS: Final = frozenset(
     {"infra", "cloud", "region", "zone", "instance_type", "cpus", "memory", "accelerators",
@@ -57,6 +58,9 @@ _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _CASE_INSENSITIVE: Final = ("cloud", "disk_tier", "network_tier")
 # Read and reported as ignored: they drive managed jobs, which `sky launch` ignores too.
 _MANAGED_JOB_FIELDS: Final = ("job_recovery", "spot_recovery")
+# Sections `sky launch` reads and leaves out (sky/client/cli/command.py, `launch`: "Service
+# section will be ignored when using `sky launch`"), with the command that does use each.
+_LAUNCH_IGNORES: Final = (("service", "sky serve up"), ("pool", "sky jobs pool apply"))
 # Where SkyPilot puts a relative remote path, and the workdir.
 _REMOTE_WORKDIR: Final = "~/sky_workdir"
 
@@ -173,7 +177,9 @@ class _Builder:
             # The task's own labels win over config's, as in SkyPilot.
             resources = _with_labels(resources, config.labels)
             candidates = tuple(_with_labels(c, config.labels) for c in candidates)
-        warnings = [*config.warnings, *self._managed_job_warnings(data.get("resources") or {})]
+        mounts, storage = self._file_mounts(data.get("file_mounts") or {}, envs)
+        warnings = [*config.warnings, *self._managed_job_warnings(data.get("resources") or {}),
+                    *self._launch_ignores(data)]
         return Spec(
             name=data.get("name"),
             source=source,
@@ -183,7 +189,8 @@ class _Builder:
             candidates_ordered=ordered,
             envs=FrozenMap(envs),
             secrets=FrozenMap({k: Secret(v) for k, v in raw_secrets.items()}),
-            file_mounts=FrozenMap(self._file_mounts(data.get("file_mounts") or {}, envs)),
+            file_mounts=FrozenMap(mounts),
+            storage=FrozenMap(storage),
             workdir=self._workdir(data.get("workdir"), envs),
             setup=data.get("setup"),
             run=data.get("run"),
@@ -203,6 +210,21 @@ class _Builder:
                     found.append(f"{describe_path((*path, name))} is ignored: it applies to "
                                  "managed jobs (`sky jobs launch`), which Styx does not run, "
                                  "and `sky launch` ignores it too")
+        return found
+
+    def _launch_ignores(self, data: Mapping[str, Any]) -> list[str]:
+        """`service:` and `pool:`: `sky launch` launches the task without them, as Styx does."""
+        present = [(name, command) for name, command in _LAUNCH_IGNORES if name in data]
+        if len(present) == 2:
+            # SkyPilot's Task.from_yaml_config refuses this too.
+            self._issue(("pool",), "give either service or pool, not both", key=True)
+            return []
+        found: list[str] = []
+        for name, command in present:
+            mark = self._doc.mark((name,), key=True)
+            found.append(f"{self._doc.display}:{mark.line}:{mark.column}: {name}: is used by "
+                         f"`{command}`; styx launches the task without it, as `sky launch` "
+                         "does")
         return found
 
     # -- envs and secrets ---------------------------------------------------------------
@@ -256,8 +278,11 @@ class _Builder:
         resolved = self._local_path(raw, ("workdir",), envs, folder=True)
         return None if resolved is None else Path(resolved)
 
-    def _file_mounts(self, mounts: Mapping[str, str], envs: Mapping[str, str]) -> dict[str, str]:
+    def _file_mounts(self, mounts: Mapping[str, Any], envs: Mapping[str, str]
+                     ) -> tuple[dict[str, str], dict[str, StorageMount]]:
+        """Local files and folders (destination -> local path), and buckets, apart."""
         result: dict[str, str] = {}
+        storage: dict[str, StorageMount] = {}
         for raw_dst, raw_src in mounts.items():
             path: NodePath = ("file_mounts", raw_dst)
             dst = _remote_path(substitute_envs(raw_dst, envs))
@@ -265,13 +290,28 @@ class _Builder:
                 self._issue(path, f"remote path {raw_dst!r} leaves ~/sky_workdir (where "
                             "relative remote paths go); write it absolute or from ~/", key=True)
                 continue
-            if dst in result:
+            if dst in result or dst in storage:
                 self._issue(path, f"remote path {dst!r} is mounted twice", key=True)
+                continue
+            if isinstance(raw_src, Mapping):
+                mount, problems = read_storage(raw_src, envs)
+                for key, message in problems:
+                    self._issue((*path, key) if key else path, message, key=not key)
+                if mount is not None:
+                    storage[dst] = mount
+                continue
+            text = substitute_envs(raw_src, envs)
+            if _URL.match(text):
+                bucket, why = read_bucket_url(text)
+                if bucket is None:
+                    self._issue(path, why or f"not a bucket URL: {text!r}")
+                else:
+                    storage[dst] = bucket
                 continue
             src = self._local_path(raw_src, path, envs, folder=False)
             if src is not None:
                 result[dst] = src
-        return result
+        return result, storage
 
     # -- resources -----------------------------------------------------------------------
 

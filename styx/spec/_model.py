@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from styx.spec._places import Place
+from styx.spec._storage import StorageMount
 
 __all__ = [
     "DEFAULT_AUTOSTOP_MINUTES",
@@ -231,6 +232,8 @@ class Spec:
     workdir: Path | None
     setup: str | None
     run: str | None
+    # file_mounts entries that are buckets: remote destination -> the bucket and how it lands.
+    storage: Mapping[str, StorageMount] = field(default_factory=FrozenMap)
     # Where each field was written (see styx.spec._places); not part of what is asked.
     places: Mapping[str, Place] = field(default_factory=FrozenMap, compare=False, repr=False)
     # What the task asks that Styx reads and deliberately does not apply (ignored `config:`
@@ -261,7 +264,7 @@ class Spec:
         return hashlib.sha256(blob.encode("ascii")).hexdigest()
 
     def _canonical(self, *, secret: Callable[[Secret], str]) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "source": str(self.source),
             "num_nodes": self.num_nodes,
@@ -275,3 +278,7 @@ class Spec:
             "setup": self.setup,
             "run": self.run,
         }
+        # Only when set: a task without buckets keeps the fingerprint it had before them.
+        if self.storage:
+            out["storage"] = {dst: m.to_dict() for dst, m in self.storage.items()}
+        return out

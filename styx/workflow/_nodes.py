@@ -40,4 +40,5 @@ def node_work(spec: Spec, cluster: str) -> NodeWork:
         workdir=spec.workdir,
         setup=spec.setup,
         run=spec.run,
+        storage=dict(spec.storage),
     )

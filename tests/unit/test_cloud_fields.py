@@ -51,6 +51,15 @@ SAMPLES: dict[str, Sample] = {
     "file_mounts (absolute or climbing out of ~)": Sample(
         "file_mounts:\n  /srv/data: data/x.txt",
         {"*": lambda g: "/srv/data" in g.fields.file_mounts}),
+    "file_mounts (an s3:// bucket, COPY)": Sample(
+        "file_mounts:\n  ~/data: s3://bucket-a/train",
+        {"*": lambda g: g.fields.storage == {"~/data": "s3://bucket-a/train COPY"}}),
+    "file_mounts (a bucket, MOUNT or MOUNT_CACHED)": Sample(
+        "file_mounts:\n  ~/ckpt:\n    source: s3://bucket-a\n    mode: MOUNT_CACHED",
+        {"aws": lambda g: g.fields.storage == {"~/ckpt": "s3://bucket-a MOUNT_CACHED"}}),
+    "file_mounts (a bucket Styx creates (`name:` alone))": Sample(
+        "file_mounts:\n  ~/out:\n    name: bucket-b\n    mode: COPY",
+        {"aws": lambda g: _args(g, "Bucket")["bucket"] == "bucket-b"}),
     "envs": Sample("envs:\n  A: b", {"*": lambda g: g.fields.envs == {"A": "b"}}),
     "secrets": Sample("secrets:\n  S: x", {"*": lambda g: "S" in g.fields.secrets}),
     "setup": Sample("setup: echo hi", {"*": lambda g: g.fields.setup == "echo hi"}),
@@ -99,11 +108,13 @@ SAMPLES: dict[str, Sample] = {
     "resources.spot_recovery": Sample("spot_recovery: FAILOVER", {}),
     "config": Sample("config:\n  aws:\n    labels:\n      team: ml\n  jobs:\n    bucket: b", {
         "aws": lambda g: _args(g, "aws")["default_tags"]["tags"]["team"] == "ml"}),
+    "service": Sample("service:\n  readiness_probe: /\n  replicas: 2", {}),
+    "pool": Sample("pool:\n  workers: 2", {}),
 }
 
 # Warned by the task layer whatever the cloud (managed-job settings, `config:` keys): the
 # row documents it, the warning names the field.
-SPEC_WARNED = ("resources.job_recovery", "resources.spot_recovery", "config")
+SPEC_WARNED = ("resources.job_recovery", "resources.spot_recovery", "config", "service", "pool")
 
 INFRA = {"local": "local", "aws": "aws/us-east-1"}
 # network_tier best on AWS needs a type with EFA, which the catalog has among GPU types only.
@@ -162,6 +173,11 @@ def test_each_field_is_honoured_warned_or_refused_as_its_row_says(
             re.match(rf"{re.escape(str(path))}:{line}:\d+: file_mounts: ", located[0])
         return
     graph = compile_spec(spec, "c")
+    if rule.field in ("service", "pool"):
+        # Located at the section, in SkyPilot's words for what `sky launch` does with it.
+        assert any(w.startswith(f"{where}1: {rule.field}: is used by `sky ")
+                   and "launches the task without it" in w for w in graph.warnings), graph.warnings
+        return
     if rule.field in SPEC_WARNED and rule.support is Support.WARNED:
         leaf = rule.field.split(".")[-1]
         assert any(leaf in w and "ignored" in w for w in graph.warnings), graph.warnings

@@ -44,6 +44,12 @@ class Aws(Cloud):
         FieldRule("file_mounts", H, "into the SSH user's home", when="~/… or relative"),
         FieldRule("file_mounts", H, "where the SSH user may write",
                   when="absolute or climbing out of ~"),
+        FieldRule("file_mounts", H, "`aws s3 sync` on each node at setup, through the nodes' "
+                  "instance profile (as SkyPilot's COPY)", when="an s3:// bucket, COPY"),
+        FieldRule("file_mounts", H, "`rclone mount` (FUSE) on each node at setup; MOUNT_CACHED "
+                  "with rclone's full VFS cache", when="a bucket, MOUNT or MOUNT_CACHED"),
+        FieldRule("file_mounts", H, "an S3 bucket in the plan, kept by `down` unless "
+                  "`persistent: false`", when="a bucket Styx creates (`name:` alone)"),
         FieldRule("envs", H, "exported to setup and run"),
         FieldRule("secrets", H, "exported, never stored"),
         FieldRule("setup", H, "run by ansible on every node"),
@@ -76,6 +82,10 @@ class Aws(Cloud):
         FieldRule("resources.job_recovery", W, "managed jobs only; `sky launch` ignores it too"),
         FieldRule("resources.spot_recovery", W, "managed jobs only; `sky launch` ignores it too"),
         FieldRule("config", H, "`aws.labels` as tags; every other key a warning naming it"),
+        FieldRule("service", W, "read by `sky serve up`; `sky launch` launches the task "
+                  "without it, as Styx does"),
+        FieldRule("pool", W, "read by `sky jobs pool apply`; `sky launch` launches the task "
+                  "without it, as Styx does"),
     )
 
     def compile(self, spec: Spec, cluster: str, stack: StackFile | None) -> ResourceGraph:

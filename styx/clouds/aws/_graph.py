@@ -9,6 +9,7 @@ from typing import Any, Final
 from styx.clouds.aws._catalog import Catalog, InstanceOffering, load_catalog
 from styx.clouds.aws._optimizer import Choice, choose_instance
 from styx.clouds.aws._settings import AwsSettings
+from styx.clouds.aws._storage import storage_decls
 from styx.clouds.aws._userdata import UserData, render_user_data
 from styx.errors import CloudError
 from styx.graph import ResourceDecl, ResourceGraph, node_fields, node_name, ref
@@ -108,6 +109,8 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
         decls.append(ResourceDecl(KIND_PLACEMENT, placement,
                                   {"strategy": "cluster", "tags": {"Name": placement}}))
     ami = _image(decls, named, offering, resources)
+    buckets, profile = storage_decls(spec, named)
+    decls += buckets
     nodes: list[str] = []
     for rank in range(spec.num_nodes):
         node = node_name(rank)
@@ -145,6 +148,8 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
             }
         if placement is not None:
             args["placement_group"] = ref(placement, "name")
+        if profile is not None:
+            args["iam_instance_profile"] = profile  # the nodes' access to the task's buckets
         decls.append(ResourceDecl(KIND_INSTANCE, named(node), args, depends_on=network_ready))
     return ResourceGraph(
         cloud="aws",

@@ -33,6 +33,13 @@ from styx.clouds.aws._graph import (
     SSH_PORT,
 )
 from styx.clouds.aws._settings import key_dir
+from styx.clouds.aws._storage import (
+    KIND_BUCKET,
+    KIND_PROFILE,
+    KIND_ROLE,
+    KIND_ROLE_POLICY,
+    PERSISTENT_TAG,
+)
 from styx.errors import CloudError
 from styx.graph import ResourceDecl, ResourceGraph
 
@@ -49,6 +56,11 @@ _RESOURCES: Final[Mapping[str, Callable[..., pulumi.CustomResource]]] = {
     "aws:ec2/keyPair:KeyPair": aws.ec2.KeyPair,
     "aws:ec2/placementGroup:PlacementGroup": aws.ec2.PlacementGroup,
     KIND_INSTANCE: aws.ec2.Instance,
+    # A task's buckets and the nodes' access to them (styx.clouds.aws._storage).
+    KIND_BUCKET: aws.s3.Bucket,
+    KIND_ROLE: aws.iam.Role,
+    KIND_ROLE_POLICY: aws.iam.RolePolicy,
+    KIND_PROFILE: aws.iam.InstanceProfile,
 }
 
 # Nested argument blocks, by (kind, dotted path), and the Args class each one becomes.
@@ -133,8 +145,12 @@ def _declare(decl: ResourceDecl, declared: _Declared, provider: pulumi.ProviderR
     constructor = _RESOURCES.get(decl.kind)
     if constructor is None:
         raise CloudError(f"the AWS program cannot declare {decl.kind!r}", cloud="aws")
+    # A persistent bucket Styx created outlives the cluster: `down` forgets it, never deletes
+    # it (SkyPilot keeps it after `sky down` too).
+    retain = decl.kind == KIND_BUCKET and args.get("tags", {}).get(PERSISTENT_TAG) == "true"
     opts = pulumi.ResourceOptions(provider=provider, depends_on=depends,
-                                  ignore_changes=IGNORE_CHANGES.get(decl.kind))
+                                  ignore_changes=IGNORE_CHANGES.get(decl.kind),
+                                  retain_on_delete=retain or None)
     declared.resources[decl.name] = constructor(decl.name, **args, opts=opts)
 
 

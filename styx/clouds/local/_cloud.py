@@ -34,6 +34,7 @@ class Local(Cloud):
     """Each node an sshd on its own loopback address of this host; the host is the catalog."""
 
     name: ClassVar[str] = "local"
+    fetches_buckets_here: ClassVar[bool] = True  # the nodes are this machine
     rules: ClassVar[tuple[FieldRule, ...]] = (
         FieldRule("name", H, "the cluster's name"),
         FieldRule("num_nodes", H, "one sshd per node, up to 1021"),
@@ -41,7 +42,16 @@ class Local(Cloud):
         FieldRule("file_mounts", H, "into the node's home", when="~/… or relative"),
         FieldRule("file_mounts", R, "nodes share this machine's filesystem",
                   when="absolute or climbing out of ~",
-                  asks=lambda spec, _r: bool(outside_home(spec.file_mounts))),
+                  asks=lambda spec, _r: bool(outside_home([*spec.file_mounts, *spec.storage]))),
+        FieldRule("file_mounts", H, "read here through the S3 API (the endpoint in "
+                  "AWS_ENDPOINT_URL_S3, or AWS's) and copied into each node's folder at setup",
+                  when="an s3:// bucket, COPY"),
+        FieldRule("file_mounts", R, "no FUSE mounts of buckets on local nodes yet: use "
+                  "`mode: COPY`", when="a bucket, MOUNT or MOUNT_CACHED",
+                  asks=lambda spec, _r: any(m.mode != "COPY" for m in spec.storage.values())),
+        FieldRule("file_mounts", R, "the local cloud reads existing buckets and creates none: "
+                  "give `source: s3://...`", when="a bucket Styx creates (`name:` alone)",
+                  asks=lambda spec, _r: any(m.create for m in spec.storage.values())),
         FieldRule("envs", H, "exported to setup and run"),
         FieldRule("secrets", H, "exported, never stored"),
         FieldRule("setup", H, "run by ansible on every node"),
@@ -84,6 +94,10 @@ class Local(Cloud):
         FieldRule("resources.job_recovery", W, "managed jobs only; `sky launch` ignores it too"),
         FieldRule("resources.spot_recovery", W, "managed jobs only; `sky launch` ignores it too"),
         FieldRule("config", W, "each key a warning naming it; `aws.labels` become labels"),
+        FieldRule("service", W, "read by `sky serve up`; `sky launch` launches the task "
+                  "without it, as Styx does"),
+        FieldRule("pool", W, "read by `sky jobs pool apply`; `sky launch` launches the task "
+                  "without it, as Styx does"),
     )
 
     def compile(self, spec: Spec, cluster: str, stack: StackFile | None) -> ResourceGraph:

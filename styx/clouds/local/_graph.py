@@ -58,7 +58,7 @@ def compile_local(spec: Spec, cluster: str, host: HostCatalog | None = None) -> 
             cloud="local", field="num_nodes",
         )
     resources, warnings = _fitting(spec, host)
-    check_file_mounts(tuple(spec.file_mounts))  # a mount may not escape the node's home
+    check_file_mounts((*spec.file_mounts, *spec.storage))  # none may escape the node's home
     network, keys = f"{cluster}-network", f"{cluster}-keys"
     decls = [
         ResourceDecl(KIND_NETWORK, network,

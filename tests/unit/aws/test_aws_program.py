@@ -83,9 +83,12 @@ class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):  # type: ignore[misc]
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.ignore_changes: dict[str, list[str]] = {}
+        self.retained: set[str] = set()
 
     def RegisterResource(self, request: Any) -> Any:  # gRPC names it so
         self.ignore_changes[request.name] = list(request.ignoreChanges)
+        if request.retainOnDelete:
+            self.retained.add(request.name)
         return super().RegisterResource(request)
 
 

@@ -114,3 +114,20 @@ def test_an_interrupted_first_apply_shows_every_node() -> None:
     assert changes[-1].summary == (
         "setup re-runs on head, worker1 (last attempt was interrupted at version 1)"
     )
+
+
+def test_a_first_apply_lists_the_buckets_each_node_gets() -> None:
+    storage = {"~/data": "s3://team/train COPY", "/ckpt": "s3://ckpt MOUNT"}
+    changes, setup = node_changes(None, fields(storage=storage), [], ["head", "worker1"])
+    assert setup == ("head", "worker1")
+    (listed,) = [c for c in changes if c.field == "storage"]
+    assert listed.summary == "buckets: /ckpt <- s3://ckpt MOUNT; ~/data <- s3://team/train COPY"
+    assert listed.nodes == ("head", "worker1") and not listed.reruns_setup
+    # Once applied, buckets show only when they change, and then setup runs again.
+    assert node_changes(fields(storage=storage), fields(storage=storage), ["head"],
+                        ["head"]) == ((), ())
+    changes, setup = node_changes(fields(storage=storage),
+                                  fields(storage={"~/data": "s3://team/eval COPY"}),
+                                  ["head"], ["head"])
+    assert setup == ("head",)
+    assert changes[0].summary == "storage: removed /ckpt; changed ~/data: setup re-runs on 1 node"

@@ -140,3 +140,25 @@ def test_validate_shows_resolved_paths_from_the_repository_root(
     assert result.exit_code == 0, result.output
     assert "workdir      ./\n" in result.output
     assert "~/x.txt <- ./data/x.txt" in result.output
+
+
+def test_service_and_pool_are_launched_without_as_sky_launch_does(tmp_path: Path) -> None:
+    # sky/client/cli/command.py, `launch`: "Service section will be ignored when using
+    # `sky launch`" (a pool is a service with pool=True there, sky/task.py).
+    task = _write(tmp_path / "s.yaml", "name: s\nrun: echo hi\nservice:\n  readiness_probe: /\n"
+                                       "  replicas: 2\n")
+    spec = load_task(task)
+    assert spec.warnings == (f"{task}:3:1: service: is used by `sky serve up`; styx launches "
+                             "the task without it, as `sky launch` does",)
+    pool = _write(tmp_path / "p.yaml", "pool:\n  workers: 2\nsetup: echo hi\n")
+    assert [w.split(": ", 2)[1:] for w in load_task(pool).warnings] == [
+        ["pool", "is used by `sky jobs pool apply`; styx launches the task without it, as "
+                 "`sky launch` does"]]
+    # Read, not skipped: a service that is not a mapping, or both at once, is an error there
+    # (SkyPilot's Task.from_yaml_config: "Cannot set both service and pool").
+    both = _write(tmp_path / "b.yaml", "service: {readiness_probe: /}\npool: {workers: 2}\n")
+    with pytest.raises(SpecError, match=r"b\.yaml:2:1: pool: give either service or pool"):
+        load_task(both)
+    bad = _write(tmp_path / "x.yaml", "service: /health\n")
+    with pytest.raises(SpecError, match=r"x\.yaml:1:10: service: expected a mapping"):
+        load_task(bad)

@@ -47,7 +47,7 @@ def test_schemas_are_valid_2020_12(name: str) -> None:
 def test_task_fields_match_the_model() -> None:
     supported, unsupported = _split(_task()["properties"])
     assert supported == HANDLED_TASK_FIELDS
-    assert {"service", "pool", "volumes"} <= unsupported
+    assert {"volumes", "volume_mounts"} <= unsupported
 
 
 def test_resource_fields_match_the_model() -> None:
@@ -92,10 +92,11 @@ SPEC_SOURCES: dict[str, set[str]] = {
     "envs": {"envs"},
     "secrets": {"secrets"},
     "file_mounts": {"file_mounts"},
+    "storage": {"file_mounts"},
     "workdir": {"workdir"},
     "setup": {"setup"},
     "run": {"run"},
-    "warnings": {"config", "resources"},
+    "warnings": {"config", "resources", "service", "pool"},
 }
 
 
