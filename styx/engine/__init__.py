@@ -10,7 +10,7 @@ from styx.engine._install import (
     install_engine,
     sdk_version,
 )
-from styx.engine._ops import EventSink, PreviewOutcome, StackOps
+from styx.engine._ops import EngineUpdate, EventSink, PreviewOutcome, StackOps
 from styx.engine._workspace import (
     StackListing,
     StackRef,
@@ -24,6 +24,7 @@ from styx.engine._workspace import (
 __all__ = [
     "DYNAMIC_PROVIDER_SHIM",
     "Engine",
+    "EngineUpdate",
     "EventSink",
     "PreviewOutcome",
     "StackListing",

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from styx.workflow._apply import ApplyResult, apply_planned, apply_target
 from styx.workflow._build import compile_target
+from styx.workflow._costs import CAVEATS, ClusterCost, CostSpan, cluster_cost, cost_report
 from styx.workflow._down import DownResult, down_stack
 from styx.workflow._exec import exec_job
+from styx.workflow._history import (
+    HistoryEntry,
+    VersionShow,
+    diff_records,
+    diff_versions,
+    rollback,
+    rollback_target,
+    show_version,
+    stack_history,
+    task_yaml,
+)
 from styx.workflow._jobs import (
     cluster_client,
     cluster_ref,
@@ -17,6 +29,7 @@ from styx.workflow._jobs import (
 )
 from styx.workflow._plan import Planned, plan_target
 from styx.workflow._progress import EngineProgress, Reporter, silent
+from styx.workflow._records import VersionRecord, list_records, read_record, spec_from_task
 from styx.workflow._saved import (
     SavedPlan,
     apply_saved_plan,
@@ -37,11 +50,15 @@ from styx.workflow._target import (
 from styx.workflow._unlock import UnlockResult, stack_locks, unlock_stack
 
 __all__ = [
+    "CAVEATS",
     "PROJECT",
     "ApplyResult",
+    "ClusterCost",
     "ClusterStatus",
+    "CostSpan",
     "DownResult",
     "EngineProgress",
+    "HistoryEntry",
     "NodeStatus",
     "Planned",
     "Reporter",
@@ -49,13 +66,19 @@ __all__ = [
     "Target",
     "TargetOptions",
     "UnlockResult",
+    "VersionRecord",
+    "VersionShow",
     "apply_planned",
     "apply_saved_plan",
     "apply_target",
     "cluster_client",
+    "cluster_cost",
     "cluster_ref",
     "cluster_status",
     "compile_target",
+    "cost_report",
+    "diff_records",
+    "diff_versions",
     "down_stack",
     "exec_job",
     "following_job",
@@ -63,15 +86,23 @@ __all__ = [
     "install_cluster_agent",
     "is_saved_plan",
     "job_request",
+    "list_records",
     "plan_target",
     "raise_for_job",
     "read_plan_file",
+    "read_record",
     "read_saved_plan",
     "resolve_target",
+    "rollback",
+    "rollback_target",
+    "show_version",
     "silent",
+    "spec_from_task",
     "stack_dir",
+    "stack_history",
     "stack_locks",
     "submit_job",
+    "task_yaml",
     "unlock_stack",
     "write_saved_plan",
 ]
