@@ -44,8 +44,7 @@ def show_command(
         raise StyxError(f"not a saved plan: {what} (no such file); make one with "
                         f"`styx plan TASK -o {Path(what).name}`")
     from styx.cli.history import resolve_ref
-    from styx.workflow import show_version, task_yaml
-    from styx.workflow._history import dump_yaml  # noqa: PLC0415
+    from styx.workflow import dump_yaml, show_version, task_yaml
 
     ref = resolve_ref(what, stack_file, backend_url)
     record = show_version(ref, version).record

@@ -309,6 +309,16 @@ class StackOps:
             for n, h in enumerate(oldest_first, start=1)
         )  # fmt: skip
 
+    def export_deployment(self) -> auto.Deployment:
+        """The stack's checkpoint as `pulumi stack export` gives it (secrets stay encrypted)."""
+        with self._classified():
+            return self.stack.export_stack()
+
+    def import_deployment(self, deployment: auto.Deployment) -> None:
+        """Replace the stack's checkpoint (`pulumi stack import`)."""
+        with self._classified():
+            self.stack.import_stack(deployment)
+
     def outputs(self) -> dict[str, Any]:
         """The stack's recorded outputs, secret values left masked."""
         with self._classified():

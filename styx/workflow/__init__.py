@@ -12,6 +12,7 @@ from styx.workflow._history import (
     VersionShow,
     diff_records,
     diff_versions,
+    dump_yaml,
     rollback,
     rollback_target,
     show_version,
@@ -47,6 +48,12 @@ from styx.workflow._target import (
     resolve_target,
     stack_dir,
 )
+from styx.workflow._transfer import (
+    ExportSummary,
+    export_file_stack,
+    export_stack,
+    import_stack,
+)
 from styx.workflow._unlock import UnlockResult, stack_locks, unlock_stack
 
 __all__ = [
@@ -58,6 +65,7 @@ __all__ = [
     "CostSpan",
     "DownResult",
     "EngineProgress",
+    "ExportSummary",
     "HistoryEntry",
     "NodeStatus",
     "Planned",
@@ -80,9 +88,13 @@ __all__ = [
     "diff_records",
     "diff_versions",
     "down_stack",
+    "dump_yaml",
     "exec_job",
+    "export_file_stack",
+    "export_stack",
     "following_job",
     "git_commit",
+    "import_stack",
     "install_cluster_agent",
     "is_saved_plan",
     "job_request",

@@ -141,14 +141,17 @@ def show_version(ref: StackRef, version: int | None = None) -> VersionShow:
     return VersionShow(_record(ref, version))
 
 
+# Resources.to_dict's keys that a task file spells otherwise.
+_TASK_KEYS = {"memory_gb": "memory", "disk_size_gb": "disk_size", "accelerator": "accelerators"}
+
+
 def task_yaml(record: VersionRecord) -> str:
     """The task as applied, as a SkyPilot task YAML (secrets by name, their values never)."""
     task = record.task
 
     def resources(data: Mapping[str, Any]) -> dict[str, Any]:
-        out = {("memory" if k == "memory_gb" else k): v for k, v in data.items()
-               if v not in (None, [], {}, False)}  # fmt: skip
-        return out
+        return {_TASK_KEYS.get(k, k): v for k, v in data.items()
+                if v not in (None, [], {}, False)}  # fmt: skip
 
     doc: dict[str, Any] = {}
     if task.get("name"):
@@ -158,8 +161,15 @@ def task_yaml(record: VersionRecord) -> str:
     candidates = [resources(c) for c in task.get("candidates") or ()]
     if len(candidates) > 1:
         shared = {k: v for k, v in block.items() if all(c.get(k) == v for c in candidates)}
-        block = {**shared, ("ordered" if task.get("candidates_ordered") else "any_of"): [
-            {k: v for k, v in c.items() if k not in shared} for c in candidates]}
+        rest = [{k: v for k, v in c.items() if k not in shared} for c in candidates]
+        ordered = bool(task.get("candidates_ordered"))
+        if all(set(r) == {"accelerators"} for r in rest):
+            # SkyPilot's forms: a list is a preference order, a mapping is any of them.
+            choices = [str(r["accelerators"]) for r in rest]
+            block = {**shared, "accelerators": choices if ordered else
+                     {n: float(c) for n, _, c in (x.rpartition(":") for x in choices)}}
+        else:
+            block = {**shared, ("ordered" if ordered else "any_of"): rest}
     doc["resources"] = block
     for key in ("envs", "file_mounts"):
         if task.get(key):
@@ -193,6 +203,9 @@ def dump_yaml(data: Any) -> str:
     yaml = YAML(typ="rt", pure=True)
     yaml.default_flow_style = False
     yaml.width = 4096
+    yaml.representer.add_representer(
+        type(None), lambda rep, _v: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
     out = io.StringIO()
     yaml.dump(literal(data), out)
     return out.getvalue()

@@ -107,3 +107,32 @@ def test_three_applies_then_history_show_diff_rollback(styx: Runner) -> None:
     assert cluster["state"] == "running"
     assert [s["version"] for s in cluster["spans"]] == [1, 2, 3, 4]
     assert report["caveats"]
+
+
+def test_export_then_import_into_a_fresh_backend_keeps_history_and_plan(
+    styx: Runner, tmp_path: Path
+) -> None:
+    """Runs after the rollback above: four versions to carry over."""
+    before = json.loads(styx("history", "hist", "--json"))
+    assert len(before) >= 4
+    bundle = tmp_path / "hist.export.json"
+    out = styx("state", "export", "hist", "-o", str(bundle))
+    assert "Exported styx/hist" in out
+    assert oct(bundle.stat().st_mode & 0o777) == "0o600"
+    assert SECRET not in bundle.read_text()
+
+    fresh = (tmp_path / "fresh-state").as_uri()
+    styx("state", "import", str(bundle), "--backend", fresh)
+    after = json.loads(styx("history", "hist", "--json", "--backend", fresh))
+    assert after == before
+    shown = styx("show", "hist", "--version", "1", "--backend", fresh)
+    assert "num_nodes: 1" in shown
+
+    # The same task planned against the imported stack: nothing to do.
+    stack_file = styx.work / "fresh-stack.yaml"
+    stack_file.write_text(f"name: hist\ntask: hist.yaml\nbackend: {fresh}\n")
+    styx.write(1, "first")
+    plan = styx("plan", "--stack-file", str(stack_file), "--secret", "TOKEN")
+    assert "No changes" in plan, plan
+    # A second import into the same backend is refused: an import never overwrites history.
+    styx("state", "import", str(bundle), "--backend", fresh, code=1)
