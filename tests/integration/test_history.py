@@ -136,3 +136,17 @@ def test_export_then_import_into_a_fresh_backend_keeps_history_and_plan(
     assert "No changes" in plan, plan
     # A second import into the same backend is refused: an import never overwrites history.
     styx("state", "import", str(bundle), "--backend", fresh, code=1)
+
+
+def test_a_failed_setup_is_recorded_as_what_happened(styx: Runner) -> None:
+    styx.task.write_text(TASK.format(nodes=1, mode="broken").replace(
+        'echo "setup in $MODE mode"', "echo failing on purpose; exit 3"))
+    styx("apply", "hist.yaml", "--secret", "TOKEN", "-y", "-q", code=1)
+    last = json.loads(styx("history", "hist", "--json"))[-1]
+    assert last["result"] == "failed at setup on head", last
+    shown = styx("show", "hist")
+    assert f"version {last['version']}" in shown and "head: failed" in shown
+    assert "MODE: broken" in shown
+    # Going back to a version whose setup worked repairs it, as a recorded rollback.
+    styx("rollback", "hist", "1", "-y", "-q")
+    assert json.loads(styx("history", "hist", "--json"))[-1]["result"] == "succeeded"
