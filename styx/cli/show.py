@@ -59,6 +59,5 @@ def show_command(
     outputs = {k: v for k, v in record.outputs.items() if k != "node_fields"}
     click.echo(dump_yaml({"outputs": dict(sorted(outputs.items()))}), nl=False)
     click.echo("# node outcomes")
-    nodes = {n: (o["status"] + (f": {o['message']}" if o.get("message") else ""))
-             for n, o in record.nodes.items()}  # fmt: skip
+    nodes = {n: {k: v for k, v in o.items() if v} for n, o in record.nodes.items()}
     click.echo(dump_yaml({"nodes": nodes or "none recorded"}), nl=False)

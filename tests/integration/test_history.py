@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_three_applies_then_history_show_diff_rollback(styx: Runner) -> None:
     shown = styx("show", "hist", "--version", "1")
     assert "num_nodes: 1" in shown and "MODE: first" in shown
     assert "TOKEN: null" in shown and SECRET not in shown
-    assert "head: ok" in shown
+    assert "head:\n    status: ok" in shown
 
     diff = styx("diff", "hist", "1", "3")
     assert "worker1" in diff  # a node added
@@ -145,8 +146,45 @@ def test_a_failed_setup_is_recorded_as_what_happened(styx: Runner) -> None:
     last = json.loads(styx("history", "hist", "--json"))[-1]
     assert last["result"] == "failed at setup on head", last
     shown = styx("show", "hist")
-    assert f"version {last['version']}" in shown and "head: failed" in shown
+    assert f"version {last['version']}" in shown and "status: failed" in shown
     assert "MODE: broken" in shown
     # Going back to a version whose setup worked repairs it, as a recorded rollback.
     styx("rollback", "hist", "1", "-y", "-q")
     assert json.loads(styx("history", "hist", "--json"))[-1]["result"] == "succeeded"
+
+
+def test_a_killed_apply_leaves_no_record_claiming_success(styx: Runner) -> None:
+    gate = styx.work / "gate"
+    styx.task.write_text(TASK.format(nodes=1, mode="killed").replace(
+        'echo "setup in $MODE mode"', f"while [ ! -e {gate} ]; do sleep 0.2; done"))
+    versions = styx.home / "state/.styx/styx/hist/versions"
+    known = set(versions.iterdir())
+    env = {**os.environ, "STYX_HOME": str(styx.home), "TOKEN": SECRET}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "styx", "apply", "hist.yaml", "--secret", "TOKEN", "-y", "-q"],
+        cwd=styx.work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while not set(versions.iterdir()) - known:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        (new,) = set(versions.iterdir()) - known
+        assert json.loads(new.read_text())["result"] == "setup started"
+        proc.kill()  # kill -9 in the middle of setup
+        proc.wait(timeout=30)
+    finally:
+        gate.touch()  # the orphaned setup may end
+    last = json.loads(styx("history", "hist", "--json"))[-1]
+    assert last["result"].startswith("setup did not finish"), last
+
+
+def test_teardown_is_a_version_and_stops_the_cost(styx: Runner) -> None:
+    styx("down", "-s", "hist", "-y", "-q")
+    history = json.loads(styx("history", "hist", "--json"))
+    assert history[-1]["kind"] == "destroy" and history[-1]["summary"] == "teardown"
+    report = json.loads(styx("cost-report", "--json"))
+    cluster = next(c for c in report["clusters"] if c["cluster"] == "hist")
+    assert cluster["state"] == "down" and cluster["hourly_now"] == 0.0
+    text = styx("cost-report")
+    assert "hist" in text and "Note:" in text
