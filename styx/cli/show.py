@@ -46,6 +46,9 @@ def show_command(
     from styx.cli.history import resolve_ref
     from styx.workflow import dump_yaml, show_version, task_yaml
 
+    if fmt == "markdown":
+        raise StyxError("a cluster's version shows as text (YAML) or json; markdown is for "
+                        "plans (`styx diff --format markdown` renders the change as one)")
     ref = resolve_ref(what, stack_file, backend_url)
     record = show_version(ref, version).record
     if fmt == "json":
