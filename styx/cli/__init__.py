@@ -34,6 +34,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "compile": ("styx.cli.compile", "compile_command",
                 "Compile TASK into the resources its cloud would create, without touching "
                 "the cloud."),
+    "cost-report": ("styx.cli.cost_report", "cost_report_command",
+                    "Show each cluster's cost so far, computed from its stack's history."),
+    "diff": ("styx.cli.diff", "diff_command",
+             "Show what changed from version A to version B (default: the latest) of a "
+             "cluster."),
     "down": ("styx.cli.cluster", "down_command",
              "Tear the cluster down (the stack and its history stay)."),
     "engine": ("styx.cli.engine", "engine_group",
@@ -43,12 +48,20 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "exec": ("styx.cli.cluster", "exec_command",
              "Queue the task's `run` on its cluster and follow its output (Ctrl-C stops "
              "following)."),
+    "history": ("styx.cli.history", "history_command",
+                "Show a cluster's versions: when, who, git commit, what changed, how it went."),
     "launch": ("styx.cli.cluster", "launch_command",
                "Apply, then exec: SkyPilot's `sky launch` habit."),
     "plan": ("styx.cli.cluster", "plan_command",
              "Show what `styx apply` would change, without changing anything."),
+    "rollback": ("styx.cli.rollback", "rollback_command",
+                 "Bring a cluster back to version N's task: shown and confirmed like apply, "
+                 "applied as a new version."),
     "show": ("styx.cli.show", "show_command",
-             "Show a plan saved by `styx plan -o FILE` (or printed by `--format json`)."),
+             "Show a saved plan, or the task, outputs and node outcomes of a cluster's "
+             "version."),
+    "state": ("styx.cli.state", "state_group",
+              "Export a stack's state and history to a file, or import one into a backend."),
     "status": ("styx.cli.status", "status_command",
                "Show every cluster, its nodes and whether they answer now."),
     "queue": ("styx.cli.jobs", "queue_command",

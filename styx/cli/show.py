@@ -1,7 +1,8 @@
-"""`styx show PLAN.json`: render a saved plan as `styx plan` printed it, without the engine."""
+"""`styx show PLAN.json | [CLUSTER] [--version N]`: a saved plan, or a version of a stack."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -15,19 +16,51 @@ __all__ = ["show_command"]
 
 
 @click.command("show")
-@click.argument("what", metavar="PLAN.json")
+@click.argument("what", metavar="PLAN.json | CLUSTER", required=False)
+@click.option("--version", "version", type=int, metavar="N",
+              help="Of a cluster: the version to show (default: the latest Styx applied).")
+@click.option("--stack-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="A stack file naming the stack and its backend.")
+@click.option("--backend", "backend_url", metavar="URL",
+              help="The state backend (file:// or s3://); default: STYX_HOME's.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for a terminal, markdown for a pull-request comment, json for programs.")
-def show_command(what: str, fmt: Format) -> None:
-    """Show a plan saved by `styx plan -o FILE` (or printed by `--format json`).
+def show_command(
+    what: str | None, version: int | None, stack_file: Path | None, backend_url: str | None,
+    fmt: Format,
+) -> None:
+    """Show a saved plan, or the task, outputs and node outcomes of a cluster's version.
 
-    Nothing is read but the file: no engine, no state, no credentials, no secrets.
-    The text is the same `styx plan` printed when it saved the plan.
+    A path to a plan saved by `styx plan -o FILE` (or printed by `--format json`) shows that
+    plan and reads nothing else: no engine, no state, no secrets. Otherwise WHAT names a
+    cluster: its version N (the latest by default) as recorded in the backend: the task as
+    applied (YAML, secrets by name only), its outputs and each node's setup outcome.
     """
-    path = Path(what)
-    if not path.is_file():
-        # `styx show CLUSTER` (a stack's versions) is meant to share this command one day.
+    if what is not None and Path(what).is_file() and version is None:
+        plan = read_plan_file(Path(what))
+        click.echo(render(plan, fmt, color=use_color()), nl=False)
+        return
+    if what is not None and (what.endswith(".json") or "/" in what) and version is None:
         raise StyxError(f"not a saved plan: {what} (no such file); make one with "
-                        f"`styx plan TASK -o {path.name if path.suffix else 'plan.json'}`")
-    plan = read_plan_file(path)
-    click.echo(render(plan, fmt, color=use_color()), nl=False)
+                        f"`styx plan TASK -o {Path(what).name}`")
+    from styx.cli.history import resolve_ref
+    from styx.workflow import dump_yaml, show_version, task_yaml
+
+    if fmt == "markdown":
+        raise StyxError("a cluster's version shows as text (YAML) or json; markdown is for "
+                        "plans (`styx diff --format markdown` renders the change as one)")
+    ref = resolve_ref(what, stack_file, backend_url)
+    record = show_version(ref, version).record
+    if fmt == "json":
+        click.echo(json.dumps(record.to_dict(), indent=2, sort_keys=True))
+        return
+    click.echo(f"# {ref.qualified} version {record.version}: {record.kind} by {record.who}"
+               f", commit {record.git_commit or '-'}{' (dirty)' if record.git_dirty else ''}; "
+               f"{record.summary()}; {record.describe_result()}")  # fmt: skip
+    click.echo(task_yaml(record), nl=False)
+    click.echo("# outputs")
+    outputs = {k: v for k, v in record.outputs.items() if k != "node_fields"}
+    click.echo(dump_yaml({"outputs": dict(sorted(outputs.items()))}), nl=False)
+    click.echo("# node outcomes")
+    nodes = {n: {k: v for k, v in o.items() if v} for n, o in record.nodes.items()}
+    click.echo(dump_yaml({"nodes": nodes or "none recorded"}), nl=False)

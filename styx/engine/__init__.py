@@ -15,18 +15,14 @@ if TYPE_CHECKING:
         install_engine,
         sdk_version,
     )
-    from styx.engine._ops import EventSink, PreviewOutcome, StackOps
+    from styx.engine._ops import EngineUpdate, EventSink, PreviewOutcome, StackOps
     from styx.engine._refs import StackRef, default_backend_url, file_backend_stacks
-    from styx.engine._workspace import (
-        StackListing,
-        ensure_passphrase_file,
-        list_stacks,
-        open_stack,
-    )
+    from styx.engine._workspace import StackListing, ensure_passphrase_file, list_stacks, open_stack
 
 __all__ = [
     "DYNAMIC_PROVIDER_SHIM",
     "Engine",
+    "EngineUpdate",
     "EventSink",
     "PreviewOutcome",
     "StackListing",
@@ -52,7 +48,7 @@ __getattr__, __dir__ = lazy_exports(
             "DYNAMIC_PROVIDER_SHIM", "Engine", "engine_bin_dir", "find_engine", "install_engine",
             "sdk_version",
         ),
-        "styx.engine._ops": ("EventSink", "PreviewOutcome", "StackOps"),
+        "styx.engine._ops": ("EventSink", "PreviewOutcome", "StackOps", "EngineUpdate"),
         "styx.engine._refs": ("StackRef", "default_backend_url", "file_backend_stacks"),
         "styx.engine._workspace": (
             "StackListing", "ensure_passphrase_file", "list_stacks", "open_stack",

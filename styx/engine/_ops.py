@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -25,6 +26,7 @@ from styx.errors import StackLockedError
 
 __all__ = [
     "EngineLock",
+    "EngineUpdate",
     "EventSink",
     "PreviewOutcome",
     "StackOps",
@@ -39,6 +41,18 @@ class PreviewOutcome:
 
     events: tuple[EngineEvent, ...]
     stack_version: int
+
+
+@dataclass(frozen=True)
+class EngineUpdate:
+    """One entry of the engine's history: its version (numbered from the oldest), kind, result."""
+
+    version: int
+    kind: str  # update | destroy | refresh | import ...
+    result: str  # succeeded | failed | in-progress
+    message: str
+    start: datetime
+    end: datetime | None
 
 
 def _ignore(_event: EngineEvent) -> None:
@@ -290,6 +304,34 @@ class StackOps:
                     break
                 page += 1
         return numbered or total
+
+    def updates(self) -> tuple[EngineUpdate, ...]:
+        """The stack's whole history, oldest first, each entry numbered as `version()` counts."""
+        batches: list[Any] = []
+        page = 1
+        with self._classified():
+            while True:
+                batch = self.stack.history(page_size=_PAGE, page=page, show_secrets=False)
+                batches.extend(batch)
+                if len(batch) < _PAGE:
+                    break
+                page += 1
+        oldest_first = list(reversed(batches))
+        return tuple(
+            EngineUpdate(h.version or n, str(h.kind), str(h.result), h.message or "",
+                         h.start_time, h.end_time)
+            for n, h in enumerate(oldest_first, start=1)
+        )  # fmt: skip
+
+    def export_deployment(self) -> auto.Deployment:
+        """The stack's checkpoint as `pulumi stack export` gives it (secrets stay encrypted)."""
+        with self._classified():
+            return self.stack.export_stack()
+
+    def import_deployment(self, deployment: auto.Deployment) -> None:
+        """Replace the stack's checkpoint (`pulumi stack import`)."""
+        with self._classified():
+            self.stack.import_stack(deployment)
 
     def outputs(self) -> dict[str, Any]:
         """The stack's recorded outputs, secret values left masked."""

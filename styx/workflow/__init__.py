@@ -9,8 +9,21 @@ from styx._lazy import lazy_exports
 if TYPE_CHECKING:
     from styx.workflow._apply import ApplyResult, apply_planned, apply_target
     from styx.workflow._build import compile_target
+    from styx.workflow._costs import CAVEATS, ClusterCost, CostSpan, cluster_cost, cost_report
     from styx.workflow._down import DownResult, down_stack
     from styx.workflow._exec import exec_job
+    from styx.workflow._history import (
+        HistoryEntry,
+        VersionShow,
+        diff_records,
+        diff_versions,
+        dump_yaml,
+        rollback,
+        rollback_target,
+        show_version,
+        stack_history,
+        task_yaml,
+    )
     from styx.workflow._jobs import (
         cluster_client,
         cluster_ref,
@@ -22,6 +35,7 @@ if TYPE_CHECKING:
     )
     from styx.workflow._plan import Planned, plan_target
     from styx.workflow._progress import EngineProgress, Reporter, silent
+    from styx.workflow._records import VersionRecord, list_records, read_record, spec_from_task
     from styx.workflow._saved import (
         SavedPlan,
         apply_saved_plan,
@@ -39,14 +53,20 @@ if TYPE_CHECKING:
         resolve_target,
         stack_dir,
     )
+    from styx.workflow._transfer import ExportSummary, export_file_stack, export_stack, import_stack
     from styx.workflow._unlock import UnlockResult, stack_locks, unlock_stack
 
 __all__ = [
+    "CAVEATS",
     "PROJECT",
     "ApplyResult",
+    "ClusterCost",
     "ClusterStatus",
+    "CostSpan",
     "DownResult",
     "EngineProgress",
+    "ExportSummary",
+    "HistoryEntry",
     "NodeStatus",
     "Planned",
     "Reporter",
@@ -54,29 +74,47 @@ __all__ = [
     "Target",
     "TargetOptions",
     "UnlockResult",
+    "VersionRecord",
+    "VersionShow",
     "apply_planned",
     "apply_saved_plan",
     "apply_target",
     "cluster_client",
+    "cluster_cost",
     "cluster_ref",
     "cluster_status",
     "compile_target",
+    "cost_report",
+    "diff_records",
+    "diff_versions",
     "down_stack",
+    "dump_yaml",
     "exec_job",
+    "export_file_stack",
+    "export_stack",
     "following_job",
     "git_commit",
+    "import_stack",
     "install_cluster_agent",
     "is_saved_plan",
     "job_request",
+    "list_records",
     "plan_target",
     "raise_for_job",
     "read_plan_file",
+    "read_record",
     "read_saved_plan",
     "resolve_target",
+    "rollback",
+    "rollback_target",
+    "show_version",
     "silent",
+    "spec_from_task",
     "stack_dir",
+    "stack_history",
     "stack_locks",
     "submit_job",
+    "task_yaml",
     "unlock_stack",
     "write_saved_plan",
 ]
@@ -88,14 +126,24 @@ __getattr__, __dir__ = lazy_exports(
     {
         "styx.workflow._apply": ("ApplyResult", "apply_planned", "apply_target"),
         "styx.workflow._build": ("compile_target",),
+        "styx.workflow._costs": (
+            "CAVEATS", "ClusterCost", "CostSpan", "cluster_cost", "cost_report",
+        ),
         "styx.workflow._down": ("DownResult", "down_stack"),
         "styx.workflow._exec": ("exec_job",),
+        "styx.workflow._history": (
+            "HistoryEntry", "VersionShow", "diff_records", "diff_versions", "dump_yaml",
+            "rollback", "rollback_target", "show_version", "stack_history", "task_yaml",
+        ),
         "styx.workflow._jobs": (
             "cluster_client", "cluster_ref", "following_job", "install_cluster_agent",
             "job_request", "raise_for_job", "submit_job",
         ),
         "styx.workflow._plan": ("Planned", "plan_target"),
         "styx.workflow._progress": ("EngineProgress", "Reporter", "silent"),
+        "styx.workflow._records": (
+            "VersionRecord", "list_records", "read_record", "spec_from_task",
+        ),
         "styx.workflow._saved": (
             "SavedPlan", "apply_saved_plan", "is_saved_plan", "read_plan_file", "read_saved_plan",
             "write_saved_plan",
@@ -103,6 +151,9 @@ __getattr__, __dir__ = lazy_exports(
         "styx.workflow._status": ("ClusterStatus", "NodeStatus", "cluster_status"),
         "styx.workflow._target": (
             "PROJECT", "Target", "TargetOptions", "git_commit", "resolve_target", "stack_dir",
+        ),
+        "styx.workflow._transfer": (
+            "ExportSummary", "export_file_stack", "export_stack", "import_stack",
         ),
         "styx.workflow._unlock": ("UnlockResult", "stack_locks", "unlock_stack"),
     },

@@ -16,12 +16,14 @@ from styx.workflow._outcomes import (
     NodeOutcome,
     OutcomeRecord,
     finished,
+    now,
     read_outcomes,
     started,
     write_outcomes,
 )
 from styx.workflow._plan import Planned, plan_target
 from styx.workflow._progress import EngineProgress, Reporter, SetupProgress, silent
+from styx.workflow._records import finished_record, started_record, write_record
 from styx.workflow._target import Target
 
 __all__ = ["ApplyResult", "apply_planned", "apply_target"]
@@ -54,12 +56,16 @@ def _engine_interruptible(stack: str) -> Iterator[None]:
         ) from None
 
 
-def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> ApplyResult:
+def apply_planned(
+    planned: Planned, *, reporter: Reporter | None = None, rollback_of: int | None = None
+) -> ApplyResult:
     """Carry out `planned`; the update is tagged with the spec hash and git commit.
 
     Takes the stack's lock unless this process holds it already (apply_target does). Each
     node's setup outcome is recorded in the state backend: "started" before setup begins,
-    then ok, failed or interrupted once it ends.
+    then ok, failed or interrupted once it ends. So is the version's record (the task as
+    applied, who, the plan's summary): "setup started" once the engine's update ended, then
+    the outcome; `rollback_of` marks a version made by `styx rollback`.
     """
     from styx.nodes import run_setup, setup_digest
 
@@ -74,12 +80,16 @@ def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> Appl
         reporter.info(f"applying {target.ref.qualified} ...")
         # Refresh again inside the update when the plan did, so the engine repairs the drift
         # it showed (a stopped node is started again) instead of trusting the recorded state.
+        began = now()
         with _engine_interruptible(target.ref.qualified):
             outputs = planned.ops.up(
                 message=message, refresh=planned.refreshed,
                 on_event=EngineProgress(reporter.info), report=reporter.info,
             )  # fmt: skip
             version = planned.ops.version()
+        version_record = started_record(plan, target.spec, planned.graph, version, outputs,
+                                        began, rollback_of)  # fmt: skip
+        write_record(target.ref, version_record)
         access = cluster_access(outputs, target.state_dir, target.ref.stack)
         work = node_work(target.spec, target.cluster)
         names = {n.name for n in access.nodes}
@@ -96,6 +106,8 @@ def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> Appl
         except KeyboardInterrupt:
             cut = {n: finished(a, "interrupted", "Ctrl-C") for n, a in attempts.items()}
             write_outcomes(target.ref, record.with_outcomes(cut))
+            write_record(target.ref, finished_record(
+                version_record, "interrupted", {n: ("interrupted", "Ctrl-C") for n in cut}))
             raise Interrupted(
                 f"interrupted during setup of {target.ref.qualified}",
                 still_running=f"setup may go on running on {', '.join(sorted(names))}; "
@@ -105,6 +117,8 @@ def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> Appl
         except StyxError as err:
             failed = {n: finished(a, "failed", str(err)[:500]) for n, a in attempts.items()}
             write_outcomes(target.ref, record.with_outcomes(failed))
+            write_record(target.ref, finished_record(
+                version_record, "failed", {n: ("failed", str(err)) for n in failed}, str(err)))
             raise
         outcomes: dict[str, NodeOutcome] = {}
         for node in setup.nodes:
@@ -115,9 +129,18 @@ def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> Appl
                 why = f"{node.status}: {node.message or node.failed_task or ''}".strip(": ")
                 outcomes[node.node] = finished(attempt, "failed", why[:500])
         write_outcomes(target.ref, record.with_outcomes(outcomes))
+        nodes = {n: (o.status, o.message) for n, o in outcomes.items()}
+        if any(o.status != "ok" for o in outcomes.values()):
+            write_record(target.ref, finished_record(version_record, "failed", nodes))
         setup.raise_for_failure()
         # Jobs go through the head node's agent: installed (or upgraded) once setup is done.
-        install_cluster_agent(outputs, access, target.spec)
+        try:
+            install_cluster_agent(outputs, access, target.spec)
+        except StyxError as err:
+            write_record(target.ref, finished_record(
+                version_record, "failed", nodes, f"agent install: {err}"))
+            raise
+        write_record(target.ref, finished_record(version_record, "succeeded", nodes))
         return ApplyResult(
             plan=plan,
             applied=True,
@@ -133,6 +156,7 @@ def apply_target(
     confirm: Callable[[Plan], bool] = lambda _plan: True,
     refresh: bool = True,
     reporter: Reporter | None = None,
+    rollback_of: int | None = None,
 ) -> ApplyResult:
     """Plan `target`, ask `confirm(plan)` when it changes anything, then apply it.
 
@@ -151,4 +175,4 @@ def apply_target(
             write_outcomes(target.ref, planned.outcomes)
         if not (plan.has_changes or plan.drift) or not confirm(plan):
             return ApplyResult(plan, False, plan.stack_version)
-        return apply_planned(planned, reporter=reporter)
+        return apply_planned(planned, reporter=reporter, rollback_of=rollback_of)
