@@ -35,14 +35,14 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Compile TASK into the resources its cloud would create, without touching "
                 "the cloud."),
     "down": ("styx.cli.cluster", "down_command",
-             "Tear the cluster down (the stack and its history stay)."),
+             "Tear a cluster down, by name or by task (the stack and its history stay)."),
     "engine": ("styx.cli.engine", "engine_group",
                "Install or locate Pulumi's engine (the `pulumi` command)."),
     "gc": ("styx.cli.gc", "gc_command",
            "Remove what the retention policy no longer keeps under STYX_HOME."),
     "exec": ("styx.cli.cluster", "exec_command",
-             "Queue the task's `run` on its cluster and follow its output (Ctrl-C stops "
-             "following)."),
+             "Queue a task's `run` or a command on a cluster and follow its output (Ctrl-C "
+             "stops following)."),
     "launch": ("styx.cli.cluster", "launch_command",
                "Apply, then exec: SkyPilot's `sky launch` habit."),
     "plan": ("styx.cli.cluster", "plan_command",
@@ -50,7 +50,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("styx.cli.show", "show_command",
              "Show a plan saved by `styx plan -o FILE` (or printed by `--format json`)."),
     "status": ("styx.cli.status", "status_command",
-               "Show every cluster, its nodes and whether they answer now."),
+               "Show each cluster: where, what, its state, jobs, autostop and cost per hour."),
     "queue": ("styx.cli.jobs", "queue_command",
               "Show the jobs of each cluster (every cluster when none is named)."),
     "logs": ("styx.cli.jobs", "logs_command",

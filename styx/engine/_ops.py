@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -276,6 +277,26 @@ class StackOps:
                     break
                 page += 1
         return numbered or total
+
+    def launched_at(self) -> datetime | None:
+        """When the cluster's current life began: the first update since its last destroy
+        (None when it has none: never applied, or torn down since)."""
+        updates = []
+        page = 1
+        with self._classified():
+            while True:
+                batch = self.stack.history(page_size=_PAGE, page=page, show_secrets=False)
+                updates += batch
+                if len(batch) < _PAGE:
+                    break
+                page += 1
+        launched: datetime | None = None
+        for update in sorted(updates, key=lambda u: u.start_time):
+            if update.kind == "destroy" and update.result == "succeeded":
+                launched = None
+            elif update.kind == "update" and launched is None:
+                launched = update.start_time
+        return launched
 
     def outputs(self) -> dict[str, Any]:
         """The stack's recorded outputs, secret values left masked."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 from styx.workflow._apply import ApplyResult, apply_planned, apply_target
 from styx.workflow._build import compile_target
 from styx.workflow._down import DownResult, down_stack
-from styx.workflow._exec import exec_job
+from styx.workflow._exec import (
+    CommandJob,
+    applied_workdir,
+    require_setup_complete,
+    submit_command,
+    sync_target_workdir,
+)
 from styx.workflow._jobs import (
     cluster_client,
     cluster_ref,
@@ -25,23 +31,41 @@ from styx.workflow._saved import (
     read_saved_plan,
     write_saved_plan,
 )
-from styx.workflow._status import ClusterStatus, NodeStatus, cluster_status
+from styx.workflow._status import (
+    CLUSTER_STATES,
+    ClusterResources,
+    ClusterState,
+    ClusterStatus,
+    ClusterStatusJSON,
+    NodeStatus,
+    cluster_status,
+)
 from styx.workflow._target import (
     PROJECT,
+    NameChoice,
     Target,
     TargetOptions,
+    choose_task_or_cluster,
     git_commit,
+    known_clusters,
+    require_cluster,
     resolve_target,
     stack_dir,
 )
 from styx.workflow._unlock import UnlockResult, stack_locks, unlock_stack
 
 __all__ = [
+    "CLUSTER_STATES",
     "PROJECT",
     "ApplyResult",
+    "ClusterResources",
+    "ClusterState",
     "ClusterStatus",
+    "ClusterStatusJSON",
+    "CommandJob",
     "DownResult",
     "EngineProgress",
+    "NameChoice",
     "NodeStatus",
     "Planned",
     "Reporter",
@@ -49,29 +73,35 @@ __all__ = [
     "Target",
     "TargetOptions",
     "UnlockResult",
+    "applied_workdir",
     "apply_planned",
     "apply_saved_plan",
     "apply_target",
+    "choose_task_or_cluster",
     "cluster_client",
     "cluster_ref",
     "cluster_status",
     "compile_target",
     "down_stack",
-    "exec_job",
     "following_job",
     "git_commit",
     "install_cluster_agent",
     "is_saved_plan",
     "job_request",
+    "known_clusters",
     "plan_target",
     "raise_for_job",
     "read_plan_file",
     "read_saved_plan",
+    "require_cluster",
+    "require_setup_complete",
     "resolve_target",
     "silent",
     "stack_dir",
     "stack_locks",
+    "submit_command",
     "submit_job",
+    "sync_target_workdir",
     "unlock_stack",
     "write_saved_plan",
 ]
