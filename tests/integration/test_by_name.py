@@ -112,6 +112,19 @@ def test_status_json_is_typed_and_launched_is_the_first_apply(styx: Styx) -> Non
     assert datetime.fromisoformat(after["last_update"]) > launched
 
 
+def test_status_refresh_reads_each_nodes_own_setup_record(styx: Styx) -> None:
+    record = styx.node_home("worker1") / ".styx" / "setup.outcome"
+    saved = record.read_text()
+    record.write_text("failed 0123 setup-x\n")  # as a setup that failed after Styx died
+    try:
+        assert " UP " in styx("status", NAME).stdout  # the backend's record says ok
+        refreshed = styx("status", NAME, "--refresh").stdout
+        assert " INIT " in refreshed and "worker1" in refreshed and "setup failed" in refreshed
+    finally:
+        record.write_text(saved)
+    assert " UP " in styx("status", NAME, "-r").stdout
+
+
 def test_exec_a_command_by_name_with_the_clusters_envs(styx: Styx) -> None:
     done = styx("exec", NAME, "echo hi $GREETING from $SKYPILOT_NODE_RANK in $(basename $PWD)")
     assert "(head) hi changed from 0 in sky_workdir" in done.stdout
@@ -153,6 +166,14 @@ def test_unknown_names_are_one_line_listing_the_known_clusters(styx: Styx) -> No
         _one_red_line(styx.run(*args), "no cluster named 'nope'", f"known clusters: {NAME}")
     _one_red_line(styx.run("exec", "missing.yaml"), "task file missing.yaml does not exist")
     _one_red_line(styx.run("exec", NAME), f"{NAME} is a cluster: name what to run on it")
+
+
+def test_cluster_option_names_the_stack_of_plan(styx: Styx) -> None:
+    plan = styx("plan", "task.yaml", "-c", "another").stdout
+    assert "Stack styx/another" in plan and "create" in plan
+    # A plan makes no machines: the new stack is DOWN, shown only with -a.
+    assert "another" not in styx("status").stdout
+    assert "another" in styx("status", "-a").stdout
 
 
 def test_down_by_name_then_status_hides_it_unless_all(styx: Styx) -> None:
