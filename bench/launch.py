@@ -47,9 +47,9 @@ def main() -> None:
         from styx.workflow import (
             apply_target,
             down_stack,
-            exec_job,
             plan_target,
             resolve_target,
+            submit_job,
         )
         from styx.workflow._build import compile_target, program_for
 
@@ -62,8 +62,8 @@ def main() -> None:
 
             def launch_once(target: object = target) -> None:
                 apply_target(target)  # type: ignore[arg-type]
-                result = exec_job(target)  # type: ignore[arg-type]
-                assert result.ok
+                client, job_id = submit_job(target)  # type: ignore[arg-type]
+                assert client.wait(job_id).ok
 
             launch[nodes] = timed(launch_once)
             if nodes == 4:

@@ -7,6 +7,7 @@
     │   ├── EngineNotFoundError    no usable `pulumi` and no way to get one
     │   ├── StackLockedError       another update holds the stack's lock
     │   └── StackNotFoundError     the stack has never been applied
+    │       └── UnknownClusterError  no cluster of that name: lists the known ones
     ├── CloudError                 a cloud cannot satisfy the request (catalog, features)
     │   └── CloudFieldError        task fields the cloud refuses, each located (file:line:col)
     ├── NodeError                  a node could not be reached, set up or run on
@@ -43,6 +44,7 @@ __all__ = [
     "StackNotFoundError",
     "StorageError",
     "StyxError",
+    "UnknownClusterError",
 ]
 
 
@@ -110,6 +112,15 @@ class StackLockedError(EngineError):
 
 class StackNotFoundError(EngineError):
     """The stack has no recorded state yet."""
+
+
+class UnknownClusterError(StackNotFoundError):
+    """A cluster name the backend (and this host) does not know; `known` lists those it does."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        listed = ", ".join(known) if known else "none"
+        super().__init__(f"no cluster named {name!r}; known clusters: {listed}", stack=name)
+        self.known = tuple(known)
 
 
 class CloudError(StyxError):

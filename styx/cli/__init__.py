@@ -40,14 +40,14 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
              "Show what changed from version A to version B (default: the latest) of a "
              "cluster."),
     "down": ("styx.cli.cluster", "down_command",
-             "Tear the cluster down (the stack and its history stay)."),
+             "Tear a cluster down, by name or by task (the stack and its history stay)."),
     "engine": ("styx.cli.engine", "engine_group",
                "Install or locate Pulumi's engine (the `pulumi` command)."),
     "gc": ("styx.cli.gc", "gc_command",
            "Remove what the retention policy no longer keeps under STYX_HOME."),
     "exec": ("styx.cli.cluster", "exec_command",
-             "Queue the task's `run` on its cluster and follow its output (Ctrl-C stops "
-             "following)."),
+             "Queue a task's `run` or a command on a cluster and follow its output (Ctrl-C "
+             "stops following)."),
     "history": ("styx.cli.history", "history_command",
                 "Show a cluster's versions: when, who, git commit, what changed, how it went."),
     "launch": ("styx.cli.cluster", "launch_command",
@@ -63,7 +63,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "state": ("styx.cli.state", "state_group",
               "Export a stack's state and history to a file, or import one into a backend."),
     "status": ("styx.cli.status", "status_command",
-               "Show every cluster, its nodes and whether they answer now."),
+               "Show each cluster: where, what, its state, jobs, autostop and cost per hour."),
     "queue": ("styx.cli.jobs", "queue_command",
               "Show the jobs of each cluster (every cluster when none is named)."),
     "logs": ("styx.cli.jobs", "logs_command",

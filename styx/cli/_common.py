@@ -21,7 +21,13 @@ if TYPE_CHECKING:
     # command (use_color), so the workflow is imported where a command uses it.
     from styx.workflow import Reporter, Target, TargetOptions
 
-__all__ = ["TaskArgs", "target_options", "terminal_reporter", "use_color"]
+__all__ = [
+    "TaskArgs",
+    "target_options",
+    "target_options_without_task",
+    "terminal_reporter",
+    "use_color",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,12 +60,13 @@ class TaskArgs:
         return resolve_target(self.task, self.options)
 
 
+_TASK = click.argument("task", type=click.Path(path_type=Path), required=False)
 _OPTIONS = (
-    click.argument("task", type=click.Path(path_type=Path), required=False),
     click.option("--stack-file", type=click.Path(path_type=Path, dir_okay=False),
                  help="A stack file (stacks/*.yaml): task, cloud, backend, vars."),
-    click.option("-s", "--stack", "stack_name",
-                 help="Stack (cluster) name; default: the task's name, else its file stem."),
+    click.option("-c", "--cluster", "-s", "--stack", "stack_name", metavar="NAME",
+                 help="The cluster's (stack's) name; default: the task's name, else its "
+                      "file stem."),
     click.option("--env", "envs", multiple=True, metavar="KEY[=VAL]",
                  help="Set or override an env of the task; a bare KEY is read from your "
                       "environment (repeatable)."),
@@ -75,11 +82,19 @@ _OPTIONS = (
 
 def target_options(func: F) -> F:
     """TASK, the stack and variable options and SkyPilot's resource flags, as `task_args`."""
+    return _with_options(func, with_task=True)
 
+
+def target_options_without_task(func: F) -> F:
+    """The options of `target_options` without the TASK argument (the command reads its
+    own arguments: `styx exec CLUSTER COMMAND`); `task_args.task` is None."""
+    return _with_options(func, with_task=False)
+
+
+def _with_options(func: F, *, with_task: bool) -> F:
     @functools.wraps(func)
     def wrapper(
         *args: Any,
-        task: Path | None,
         stack_file: Path | None,
         stack_name: str | None,
         envs: tuple[str, ...],
@@ -87,6 +102,7 @@ def target_options(func: F) -> F:
         env_file: Path | None,
         variables: tuple[str, ...],
         overrides: ResourceOverrides,
+        task: Path | None = None,
         **rest: Any,
     ) -> Any:
         from styx.workflow import TargetOptions
@@ -103,7 +119,7 @@ def target_options(func: F) -> F:
         return func(*args, task_args=TaskArgs(task, options), **rest)
 
     decorated: Any = resource_override_options(wrapper)
-    for option in reversed(_OPTIONS):
+    for option in reversed((_TASK, *_OPTIONS) if with_task else _OPTIONS):
         decorated = option(decorated)
     return decorated  # type: ignore[no-any-return]
 

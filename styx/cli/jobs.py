@@ -10,13 +10,14 @@ import click
 
 from styx.engine import list_stacks
 from styx.jobs import AgentClient, Job, sync_logs
-from styx.workflow import PROJECT, cluster_client, cluster_ref
+from styx.workflow import PROJECT, cluster_client, require_cluster
 
 __all__ = ["cancel_command", "logs_command", "queue_command", "show_line"]
 
 
 def _client(cluster: str, backend_url: str | None) -> AgentClient:
-    return cluster_client(cluster_ref(cluster, backend_url))
+    # A name no stack (or host) knows is one line listing the clusters that exist.
+    return cluster_client(require_cluster(cluster, backend_url))
 
 
 def _ago(when: float | None) -> str:

@@ -1,9 +1,9 @@
-"""`styx status`: clusters, their nodes, addresses, state, autostop and uptime."""
+"""`styx status`: clusters, where and what they are, their state, jobs, autostop and cost."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,17 +11,27 @@ import click
 
 from styx.workflow import PROJECT, ClusterStatus, cluster_status
 
-__all__ = ["status_command"]
+__all__ = ["render_status", "status_command"]
+
+_COLUMNS = ("CLUSTER", "INFRA", "RESOURCES", "STATE", "LAUNCHED", "AUTOSTOP", "JOBS", "$/HOUR")
 
 
-def _since(when: datetime | None) -> str:
+def _ago(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "-"
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    seconds = int((datetime.now(UTC) - when).total_seconds())
-    hours, rest = divmod(max(seconds, 0), 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+    seconds = max(int((now - when).total_seconds()), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h ago"
+    if hours:
+        return f"{hours}h {minutes}m ago"
+    if minutes:
+        return f"{minutes}m ago"
+    return "just now"
 
 
 def _autostop(autostop: dict[str, Any] | None) -> str:
@@ -37,36 +47,76 @@ def _jobs(c: ClusterStatus) -> str:
     return f"{c.jobs_running} run, {c.jobs_pending} wait"
 
 
-def _table(clusters: list[ClusterStatus]) -> str:
-    lines = [
-        f"{'CLUSTER':<20} {'CLOUD':<6} {'STATE':<9} {'NODES':<6} {'JOBS':<13} {'AUTOSTOP':<16} "
-        "UPTIME"
-    ]
-    for c in clusters:
-        uptime = _since(c.last_update) if c.state in ("up", "degraded") else "-"
-        lines.append(
-            f"{c.cluster:<20} {c.cloud:<6} {c.state:<9} {len(c.nodes):<6} {_jobs(c):<13} "
-            f"{_autostop(c.autostop):<16} {uptime}"
-        )
+def _cost(c: ClusterStatus) -> str:
+    cost = c.cost_per_hour_now
+    return "-" if cost is None else f"${cost:.2f}"
+
+
+def _infra(c: ClusterStatus) -> str:
+    return f"{c.cloud}/{c.region}" if c.region else c.cloud
+
+
+def _row(c: ClusterStatus, now: datetime) -> tuple[str, ...]:
+    return (
+        c.cluster,
+        _infra(c),
+        str(c.resources) if c.resources else (f"{len(c.nodes)}x" if c.nodes else "-"),
+        c.state,
+        _ago(c.launched_at, now),
+        _autostop(c.autostop),
+        _jobs(c),
+        _cost(c),
+    )
+
+
+def render_status(clusters: Sequence[ClusterStatus], now: datetime | None = None) -> str:
+    """The table: one row per cluster, each column as wide as its widest value, and under
+    each cluster its nodes (address, whether they answer, setup, ports) and notes."""
+    now = now or datetime.now(UTC)
+    rows = [_COLUMNS, *(_row(c, now) for c in clusters)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        return "  ".join(cells).rstrip()
+
+    out = [line(_COLUMNS)]
+    for c, row in zip(clusters, rows[1:], strict=True):
+        out.append(line(row))
         if c.problem is not None:
-            lines.append(f"  cannot read this stack: {c.problem}")
+            out.append(f"  cannot read this stack: {c.problem}")
+        name_width = max((len(n.name) for n in c.nodes), default=0)
         for n in c.nodes:
-            live = "running" if n.reachable else "not answering"
+            live = "answers" if n.reachable else "not answering"
+            setup = "" if n.setup in ("ok", "unknown") else f"  setup {n.setup}"
             ports = f"  ports {', '.join(n.ports)} at {n.address}" if n.ports else ""
-            lines.append(f"  {n.name:<12} rank {n.rank:<3} {n.address}:{n.port:<6} {live}{ports}")
-    return "\n".join(lines)
+            out.append(f"  {n.name.ljust(name_width)}  rank {n.rank}  {n.address}:{n.port}  "
+                       f"{live}{setup}{ports}")  # fmt: skip
+        out.extend(f"  note: {note}" for note in c.notes)
+    return "\n".join(out)
 
 
 @click.command("status")
+@click.argument("clusters", nargs=-1)
+@click.option("-a", "--all", "show_all", is_flag=True,
+              help="Also show clusters that are torn down (DOWN).")
+@click.option("-r", "--refresh", is_flag=True,
+              help="Ask each node whether its setup finished, instead of the recorded outcome.")
 @click.option("--json", "as_json", is_flag=True, help="Print the clusters as JSON.")
 @click.option("--backend", "backend_url", help="State backend URL (default: file://$STYX_HOME/state).")
-def status_command(as_json: bool, backend_url: str | None) -> None:
-    """Show every cluster, its nodes and whether they answer now."""
-    clusters = cluster_status(PROJECT, backend_url)
+def status_command(
+    clusters: tuple[str, ...], show_all: bool, refresh: bool, as_json: bool,
+    backend_url: str | None,
+) -> None:  # fmt: skip
+    """Show each cluster: where, what, its state, jobs, autostop and cost per hour."""
+    found = cluster_status(PROJECT, backend_url, clusters=clusters, refresh=refresh)
+    # A cluster named on the command line shows whatever its state; DOWN ones only on -a.
+    shown = [c for c in found if show_all or clusters or c.state != "DOWN"]
     if as_json:
-        rows = [{**asdict(c), "state": c.state} for c in clusters]
-        click.echo(json.dumps(rows, indent=2, default=str))
-    elif not clusters:
-        click.echo("No clusters. Start one with `styx launch TASK.yaml`.")
+        click.echo(json.dumps([c.to_json() for c in shown], indent=2))
+    elif not shown:
+        hidden = len(found) - len(shown)
+        more = f" ({hidden} torn down: `styx status -a` shows them)" if hidden else ""
+        click.echo(f"No clusters{more}. Start one with `styx launch TASK.yaml`.")
     else:
-        click.echo(_table(clusters))
+        click.echo(render_status(shown))

@@ -323,6 +323,17 @@ class StackOps:
             for n, h in enumerate(oldest_first, start=1)
         )  # fmt: skip
 
+    def launched_at(self) -> datetime | None:
+        """When the cluster's current life began: the first update since its last destroy
+        (None when it has none: never applied, or torn down since)."""
+        launched: datetime | None = None
+        for update in sorted(self.updates(), key=lambda u: u.start):
+            if update.kind == "destroy" and update.result == "succeeded":
+                launched = None
+            elif update.kind == "update" and launched is None:
+                launched = update.start
+        return launched
+
     def export_deployment(self) -> auto.Deployment:
         """The stack's checkpoint as `pulumi stack export` gives it (secrets stay encrypted)."""
         with self._classified():

@@ -6,6 +6,7 @@ for line in client.logs(job_id):             follows until the job ends
     print(line.node, line.text)
 client.wait(job_id).state                    SUCCEEDED, FAILED, CANCELLED, ...
 install_agent(client, nodes, cluster_info)   idempotent; upgrades when the file changed
+sync_workdir(client, workdir, applied)       the workdir to the nodes whose copy differs
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from styx.jobs._model import (
     JobState,
     LogLine,
 )
-from styx.jobs._sync import sync_logs
+from styx.jobs._sync import WorkdirSync, sync_logs, sync_workdir
 
 __all__ = [
     "ACTIVE_STATES",
@@ -37,6 +38,8 @@ __all__ = [
     "JobRequest",
     "JobState",
     "LogLine",
+    "WorkdirSync",
     "install_agent",
     "sync_logs",
+    "sync_workdir",
 ]

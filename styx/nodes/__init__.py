@@ -1,7 +1,6 @@
 """Nodes: reach a cluster's nodes over SSH and set them up and run jobs there with Ansible.
 
     run_setup(cluster, work, on_event)   playbooks/setup.yml: workdir, file_mounts, setup
-    run_job(cluster, work, on_output)    playbooks/run.yml: the job on every node at once
     setup_digest(work)                   what setup depends on; setup re-runs when it changes
 
 `ClusterAccess.from_outputs` reads the stack's `nodes` output; host keys from it go to a
@@ -11,14 +10,11 @@ known_hosts file and are always checked.
 from __future__ import annotations
 
 from styx.nodes._digest import setup_digest
-from styx.nodes._env import job_environment, setup_environment
+from styx.nodes._env import setup_environment
 from styx.nodes._inventory import render_known_hosts
-from styx.nodes._job import run_job
 from styx.nodes._model import (
     ClusterAccess,
-    JobResult,
     NodeAccess,
-    NodeJobResult,
     NodeSetupResult,
     NodeWork,
     PlaybookResult,
@@ -30,9 +26,7 @@ from styx.nodes._setup import NodeRecord, read_node_records, recorded_setup_dige
 
 __all__ = [
     "ClusterAccess",
-    "JobResult",
     "NodeAccess",
-    "NodeJobResult",
     "NodeRecord",
     "NodeSetupResult",
     "NodeWork",
@@ -40,11 +34,9 @@ __all__ = [
     "ProgressEvent",
     "RevealsSecret",
     "SetupStatus",
-    "job_environment",
     "read_node_records",
     "recorded_setup_digests",
     "render_known_hosts",
-    "run_job",
     "run_setup",
     "setup_digest",
     "setup_environment",

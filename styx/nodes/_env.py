@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from styx.errors import NodeError
 from styx.nodes._model import ClusterAccess, NodeAccess
 
-__all__ = ["check_names", "job_environment", "setup_environment"]
+__all__ = ["check_names", "setup_environment"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -58,28 +58,5 @@ def setup_environment(
         "SKYPILOT_TASK_ID": task_id,
         "SKYPILOT_CLUSTER_INFO": _cluster_info(cluster),
         **_styx_variables(cluster, node, task_id),
-    }
-    return {**envs, **ours}
-
-
-def job_environment(
-    cluster: ClusterAccess,
-    node: NodeAccess,
-    envs: Mapping[str, str],
-    task_id: str,
-    job_id: str,
-) -> dict[str, str]:
-    """What the job sees on `node`: the task's envs, then SkyPilot's variables and STYX_ twins.
-
-    SKYPILOT_NODE_IPS is newline-separated in rank order, as SkyPilot sets it.
-    """
-    ours = {
-        "SKYPILOT_NODE_RANK": str(node.rank),
-        "SKYPILOT_NODE_IPS": "\n".join(n.address for n in cluster.nodes),
-        "SKYPILOT_NUM_NODES": str(len(cluster.nodes)),
-        "SKYPILOT_TASK_ID": task_id,
-        "SKYPILOT_CLUSTER_INFO": _cluster_info(cluster),
-        **_styx_variables(cluster, node, task_id),
-        "STYX_JOB_ID": job_id,
     }
     return {**envs, **ours}

@@ -12,9 +12,7 @@ from styx.spec import StorageMount
 
 __all__ = [
     "ClusterAccess",
-    "JobResult",
     "NodeAccess",
-    "NodeJobResult",
     "NodeSetupResult",
     "NodeWork",
     "PlaybookResult",
@@ -215,58 +213,3 @@ class PlaybookResult:
         if others:
             text += f"\n(also failed: {', '.join(others)})"
         raise NodeError(text, node=first.node)
-
-
-@dataclass(frozen=True)
-class NodeJobResult:
-    """How the job ended on one node; exit_code is None when it never ran there."""
-
-    node: str
-    rank: int
-    exit_code: int | None
-    log_path: Path
-    last_lines: tuple[str, ...] = ()
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """The job's outcome on every node, with where each node's log is kept."""
-
-    job_id: str
-    nodes: tuple[NodeJobResult, ...]
-    log_dir: Path
-    private_dir: Path
-
-    @property
-    def ok(self) -> bool:
-        return all(node.ok for node in self.nodes)
-
-    @property
-    def failed(self) -> tuple[NodeJobResult, ...]:
-        return tuple(node for node in self.nodes if not node.ok)
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every node succeeded, else the first failing node's code (1 if it had none)."""
-        for node in self.nodes:
-            if not node.ok:
-                return node.exit_code if node.exit_code else 1
-        return 0
-
-    def raise_for_failure(self) -> None:
-        """Raise a NodeError naming each failing node, its exit code and its last lines."""
-        if self.ok:
-            return
-        parts = []
-        for node in self.failed:
-            why = f"exit code {node.exit_code}" if node.exit_code is not None else node.error
-            part = f"job {self.job_id} failed on {node.node} ({why}); log: {node.log_path}"
-            if node.last_lines:
-                part += "\n" + "\n".join(f"  {line}" for line in node.last_lines)
-            parts.append(part)
-        raise NodeError("\n".join(parts), node=self.failed[0].node)

@@ -11,7 +11,13 @@ if TYPE_CHECKING:
     from styx.workflow._build import compile_target
     from styx.workflow._costs import CAVEATS, ClusterCost, CostSpan, cluster_cost, cost_report
     from styx.workflow._down import DownResult, down_stack
-    from styx.workflow._exec import exec_job
+    from styx.workflow._exec import (
+        CommandJob,
+        applied_workdir,
+        require_setup_complete,
+        submit_command,
+        sync_target_workdir,
+    )
     from styx.workflow._history import (
         HistoryEntry,
         VersionShow,
@@ -44,12 +50,24 @@ if TYPE_CHECKING:
         read_saved_plan,
         write_saved_plan,
     )
-    from styx.workflow._status import ClusterStatus, NodeStatus, cluster_status
+    from styx.workflow._status import (
+        CLUSTER_STATES,
+        ClusterResources,
+        ClusterState,
+        ClusterStatus,
+        ClusterStatusJSON,
+        NodeStatus,
+        cluster_status,
+    )
     from styx.workflow._target import (
         PROJECT,
+        NameChoice,
         Target,
         TargetOptions,
+        choose_task_or_cluster,
         git_commit,
+        known_clusters,
+        require_cluster,
         resolve_target,
         stack_dir,
     )
@@ -58,15 +76,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAVEATS",
+    "CLUSTER_STATES",
     "PROJECT",
     "ApplyResult",
     "ClusterCost",
+    "ClusterResources",
+    "ClusterState",
     "ClusterStatus",
+    "ClusterStatusJSON",
+    "CommandJob",
     "CostSpan",
     "DownResult",
     "EngineProgress",
     "ExportSummary",
     "HistoryEntry",
+    "NameChoice",
     "NodeStatus",
     "Planned",
     "Reporter",
@@ -76,9 +100,11 @@ __all__ = [
     "UnlockResult",
     "VersionRecord",
     "VersionShow",
+    "applied_workdir",
     "apply_planned",
     "apply_saved_plan",
     "apply_target",
+    "choose_task_or_cluster",
     "cluster_client",
     "cluster_cost",
     "cluster_ref",
@@ -89,7 +115,6 @@ __all__ = [
     "diff_versions",
     "down_stack",
     "dump_yaml",
-    "exec_job",
     "export_file_stack",
     "export_stack",
     "following_job",
@@ -98,12 +123,15 @@ __all__ = [
     "install_cluster_agent",
     "is_saved_plan",
     "job_request",
+    "known_clusters",
     "list_records",
     "plan_target",
     "raise_for_job",
     "read_plan_file",
     "read_record",
     "read_saved_plan",
+    "require_cluster",
+    "require_setup_complete",
     "resolve_target",
     "rollback",
     "rollback_target",
@@ -113,7 +141,9 @@ __all__ = [
     "stack_dir",
     "stack_history",
     "stack_locks",
+    "submit_command",
     "submit_job",
+    "sync_target_workdir",
     "task_yaml",
     "unlock_stack",
     "write_saved_plan",
@@ -130,7 +160,10 @@ __getattr__, __dir__ = lazy_exports(
             "CAVEATS", "ClusterCost", "CostSpan", "cluster_cost", "cost_report",
         ),
         "styx.workflow._down": ("DownResult", "down_stack"),
-        "styx.workflow._exec": ("exec_job",),
+        "styx.workflow._exec": (
+            "CommandJob", "applied_workdir", "require_setup_complete",
+            "submit_command", "sync_target_workdir",
+        ),
         "styx.workflow._history": (
             "HistoryEntry", "VersionShow", "diff_records", "diff_versions", "dump_yaml",
             "rollback", "rollback_target", "show_version", "stack_history", "task_yaml",
@@ -148,9 +181,13 @@ __getattr__, __dir__ = lazy_exports(
             "SavedPlan", "apply_saved_plan", "is_saved_plan", "read_plan_file", "read_saved_plan",
             "write_saved_plan",
         ),
-        "styx.workflow._status": ("ClusterStatus", "NodeStatus", "cluster_status"),
+        "styx.workflow._status": (
+            "ClusterStatus", "NodeStatus", "cluster_status", "CLUSTER_STATES", "ClusterResources",
+            "ClusterState", "ClusterStatusJSON",
+        ),
         "styx.workflow._target": (
             "PROJECT", "Target", "TargetOptions", "git_commit", "resolve_target", "stack_dir",
+            "NameChoice", "choose_task_or_cluster", "known_clusters", "require_cluster",
         ),
         "styx.workflow._transfer": (
             "ExportSummary", "export_file_stack", "export_stack", "import_stack",

@@ -25,9 +25,10 @@ from styx.jobs import (
 from styx.nodes import ClusterAccess
 from styx.plan import RunningJob, Step, jobs_at_risk, node_steps
 from styx.spec import Spec
-from styx.workflow._exec import require_setup_complete
+from styx.workflow._exec import require_setup_complete, sync_target_workdir
 from styx.workflow._lock import lock_path, stack_lock
 from styx.workflow._nodes import cluster_access
+from styx.workflow._progress import Reporter
 from styx.workflow._target import PROJECT, Target, stack_dir
 
 __all__ = [
@@ -135,20 +136,24 @@ def job_request(spec: Spec, cluster: str) -> JobRequest:
 
 
 @contextmanager
-def following_job(target: Target) -> Iterator[None]:
+def following_job(target: Target | StackRef) -> Iterator[None]:
     """Hold the stack's lock shared while a terminal follows a job it queued: apply and down
     then wait for the job being watched, as they do for any exec. A detached job holds
     nothing; the agent tracks it and the plan warns about it."""
-    with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True,
-                    backend=target.ref):
+    ref = target.ref if isinstance(target, Target) else target
+    with stack_lock(lock_path(stack_dir(ref)), ref.qualified, "exec", shared=True,
+                    backend=ref):
         yield
 
 
-def submit_job(target: Target, client: AgentClient | None = None) -> tuple[AgentClient, int]:
+def submit_job(
+    target: Target, client: AgentClient | None = None, *, reporter: Reporter | None = None
+) -> tuple[AgentClient, int]:
     """Queue the target's `run` on its cluster; the client used and the job's id.
 
     Without a client given, the agent is checked first and (re)installed when it is missing,
-    stopped or another version (a cluster applied before this Styx, say).
+    stopped or another version (a cluster applied before this Styx, say). A workdir that
+    changed since it reached the nodes is synced first (`reporter` is told what was sent).
     """
     # Submitting shares the stack's lock with other jobs and excludes apply and down, so no
     # job is queued on a cluster whose setup is under way (the job itself outlives the lock).
@@ -161,6 +166,8 @@ def submit_job(target: Target, client: AgentClient | None = None) -> tuple[Agent
                 install_cluster_agent(outputs, client.access, target.spec)
         else:
             require_setup_complete(target, client.access)
+            outputs = _open_cluster(target.ref)[0] if target.spec.workdir is not None else {}
+        sync_target_workdir(target, client, outputs, reporter)
         return client, client.submit(job_request(target.spec, target.cluster))
 
 

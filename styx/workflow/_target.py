@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from styx.clouds.overrides import ResourceOverrides, apply_overrides
 from styx.engine import StackRef, default_backend_url
 from styx.home import styx_home
 from styx.spec import Spec, StackFile, load_stack, load_task
 
-__all__ = ["PROJECT", "Target", "TargetOptions", "git_commit", "resolve_target", "stack_dir"]
+__all__ = [
+    "PROJECT",
+    "NameChoice",
+    "Target",
+    "TargetOptions",
+    "choose_task_or_cluster",
+    "git_commit",
+    "known_clusters",
+    "require_cluster",
+    "resolve_target",
+    "stack_dir",
+]
 
 # One Pulumi project holds every Styx cluster; a stack is one cluster.
 PROJECT = "styx"
@@ -86,6 +98,84 @@ def resolve_target(task: Path | None, options: TargetOptions = TargetOptions()) 
     backend = (stack_file.backend_url if stack_file else None) or default_backend_url()
     passphrase = stack_file.passphrase_file if stack_file else None
     return Target(spec, StackRef(PROJECT, name, backend, passphrase), stack_file)
+
+
+def known_clusters(backend_url: str | None = None) -> list[str]:
+    """The clusters a name can mean: the backend's stacks, and those only this host holds.
+
+    A file backend's folder names its stacks without starting the engine; other backends
+    are asked through it.
+    """
+    from styx.clouds import HOST_CLOUDS, cloud_named
+    from styx.engine import file_backend_stacks, list_stacks
+
+    url = backend_url or default_backend_url()
+    names = file_backend_stacks(PROJECT, url)
+    if names is None:
+        names = [listing.name for listing in list_stacks(PROJECT, url)]
+    on_host = {n for cloud in HOST_CLOUDS for n in cloud_named(cloud).host_clusters()}
+    return sorted(set(names) | on_host)
+
+
+def require_cluster(name: str, backend_url: str | None = None) -> StackRef:
+    """The stack of the cluster `name`; UnknownClusterError listing the known ones."""
+    from styx.errors import UnknownClusterError
+
+    known = known_clusters(backend_url)
+    if name not in known:
+        raise UnknownClusterError(name, known)
+    return StackRef(PROJECT, name, backend_url or default_backend_url())
+
+
+@dataclass(frozen=True)
+class NameChoice:
+    """What a command-line word names: a task file or a cluster; `note` says why when it
+    could have been both."""
+
+    kind: Literal["task", "cluster"]
+    word: str
+    note: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.word)
+
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _is_task_file(word: str) -> bool:
+    return Path(word).is_file()
+
+
+def choose_task_or_cluster(word: str, backend_url: str | None = None) -> NameChoice:
+    """A task file or a cluster, decided as SkyPilot decides an entrypoint.
+
+    SkyPilot (`sky launch`, `sky exec`) reads a word as a task YAML when it is a file that
+    exists, and otherwise as a cluster name or command; a word ending in .yaml/.yml that
+    names no file is a missing task, not a cluster. A word that is both a file here and a
+    cluster's name is the file, and the note says so and how to mean the cluster.
+    """
+    from styx.errors import StyxError
+
+    is_file = _is_task_file(word)
+    # A cluster name holds no '/', so a path with one can only be the file.
+    known = known_clusters(backend_url) if "/" not in word else []
+    is_cluster = word in known
+    if is_file and is_cluster:
+        return NameChoice("task", word, note=(
+            f"{word} is both a task file here and a cluster's name: using the task file, "
+            f"as SkyPilot does; for the cluster, pass -c {word}"))  # fmt: skip
+    if is_file:
+        return NameChoice("task", word)
+    if is_cluster:
+        return NameChoice("cluster", word)
+    if word.endswith(_YAML_SUFFIXES) or "/" in word or Path(word).exists():
+        what = "is a folder, not a task file" if Path(word).is_dir() else "does not exist"
+        raise StyxError(f"task file {word} {what}")
+    from styx.errors import UnknownClusterError
+
+    raise UnknownClusterError(word, known)
 
 
 def git_commit(path: Path) -> str | None:

@@ -164,9 +164,9 @@ def test_status_shows_a_corrupt_stack_as_one_broken_row(tmp_path: Path, styx_hom
     checkpoint = styx_home / "state" / ".pulumi" / "stacks" / "styx" / "bad.json"
     checkpoint.write_text('{"version": 3, "checkpoint": {')
     rows = {c.cluster: c for c in cluster_status("styx")}
-    assert rows["bad"].state == "broken" and "checkpoint" in (rows["bad"].problem or "")
-    assert rows["good"].state == "down" and rows["good"].problem is None
-    proc = styx(styx_home, tmp_path, "status", "--json")
+    assert rows["bad"].state == "BROKEN" and "checkpoint" in (rows["bad"].problem or "")
+    assert rows["good"].state == "DOWN" and rows["good"].problem is None
+    proc = styx(styx_home, tmp_path, "status", "--json", "-a")
     assert proc.returncode == 0, proc.stderr
     states = {row["cluster"]: row["state"] for row in json.loads(proc.stdout)}
-    assert states == {"bad": "broken", "good": "down"}
+    assert states == {"bad": "BROKEN", "good": "DOWN"}

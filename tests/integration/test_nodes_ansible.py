@@ -1,4 +1,4 @@
-"""Setup and jobs for real: a two-node local cluster, ansible-runner, sshd, host keys checked.
+"""Setup for real: a two-node local cluster, ansible-runner, sshd, host keys checked.
 
 One cluster serves the whole module (nodes start in well under a second, but each test's
 playbooks are what take time). Its STYX_HOME is short on purpose, so Ansible's SSH
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
-import hashlib
 import os
 import shutil
 import tempfile
@@ -33,7 +32,6 @@ from styx.nodes import (
     NodeWork,
     ProgressEvent,
     recorded_setup_digests,
-    run_job,
     run_setup,
     setup_digest,
 )
@@ -224,104 +222,8 @@ def test_failing_setup_names_the_node_and_its_last_lines(cluster: Cluster) -> No
     assert [n.status for n in retry.nodes] == ["unchanged", "failed"]
 
 
-def test_job_runs_everywhere_at_once_and_streams(cluster: Cluster) -> None:
-    work = NodeWork(
-        task_id="task-job",
-        envs={"GREETING": "hi"},
-        secrets={"API_TOKEN": SECRET},
-        run=(
-            'echo "rank=$SKYPILOT_NODE_RANK of $SKYPILOT_NUM_NODES"\n'
-            'echo "ips=$(echo "$SKYPILOT_NODE_IPS" | paste -sd,)"\n'
-            'echo "home=$HOME styx_rank=$STYX_NODE_RANK task=$SKYPILOT_TASK_ID"\n'
-            # The script must not hold the secret either: compare digests.
-            'echo "token=$(printf %s "$API_TOKEN" | sha256sum | cut -c1-16)"\n'
-            'echo "$GREETING from $(hostname -s 2>/dev/null || echo node)" > ~/job-out.txt\n'
-            "sleep 2\n"
-            "echo done\n"
-        ),
-    )
-    arrivals: dict[tuple[str, str], float] = {}
-
-    def on_output(node: str, line: str) -> None:
-        arrivals[(node, line.split("=")[0])] = time.monotonic()
-
-    result = run_job(cluster.access, work, on_output)
-    finished = time.monotonic()
-    assert result.ok, result
-    assert [(n.node, n.exit_code) for n in result.nodes] == [("head", 0), ("worker1", 0)]
-    ips = ",".join(n.address for n in cluster.access.nodes)
-    for rank, node in enumerate(result.nodes):
-        lines = node.log_path.read_text().splitlines()
-        assert (
-            node.log_path == cluster.access.state_dir / "logs" / result.job_id / f"{node.node}.log"
-        )
-        assert lines == [
-            f"rank={rank} of 2",
-            f"ips={ips}",
-            f"home={cluster.node_home(rank)} styx_rank={rank} task=task-job",
-            f"token={hashlib.sha256(SECRET.encode()).hexdigest()[:16]}",
-            "done",
-        ]
-        assert (cluster.node_home(rank) / "job-out.txt").read_text().startswith("hi from")
-        # Streamed: the first line arrived while the job still had seconds to sleep.
-        assert finished - arrivals[(node.node, "rank")] > 1.5
-    assert files_containing(cluster.home, SECRET.encode()) == []
-    assert ssh_processes(cluster) == []
-    assert list(cluster.fake_user_home.iterdir()) == []
-
-
-def test_failing_job_reports_each_node(cluster: Cluster) -> None:
-    work = NodeWork(
-        task_id="task-fail",
-        run=(
-            'for i in 1 2 3; do echo "step $i on $SKYPILOT_NODE_RANK"; done\n'
-            'if [ "$SKYPILOT_NODE_RANK" = 1 ]; then\n'
-            '  echo "CUDA error: out of memory" >&2; exit 3\n'
-            "fi\n"
-        ),
-    )
-    result = run_job(cluster.access, work, lambda node, line: None, job_id="job-fails-1")
-    assert result.job_id == "job-fails-1"
-    assert not result.ok and result.exit_code == 3
-    head, worker = result.nodes
-    assert (head.exit_code, head.last_lines) == (0, ())
-    assert worker.exit_code == 3
-    assert worker.last_lines[-2:] == ("step 3 on 1", "CUDA error: out of memory")
-    with pytest.raises(NodeError) as err:
-        result.raise_for_failure()
-    assert err.value.node == "worker1"
-    assert str(err.value).startswith("job job-fails-1 failed on worker1 (exit code 3)")
-    assert "  CUDA error: out of memory" in str(err.value)
-    with pytest.raises(NodeError, match="already ran"):
-        run_job(cluster.access, work, lambda node, line: None, job_id="job-fails-1")
-
-
-def test_a_stopped_node_is_reported_not_hung_on(cluster: Cluster) -> None:
-    provider = LocalNodeProvider()
-    worker = cluster.nodes[1]
-    wanted = {k: v for k, v in worker.items() if k in LocalNodeProvider._INPUTS}
-    provider.update("ans/worker1", worker, {**wanted, "state": "stopped"})
-    try:
-        result = run_job(
-            cluster.access, NodeWork(task_id="t", run="echo alive"), lambda node, line: None
-        )
-        head, stopped = result.nodes
-        assert (head.exit_code, head.log_path.read_text()) == (0, "alive\n")
-        assert stopped.exit_code is None
-        assert stopped.error is not None and stopped.error.startswith("unreachable")
-        assert ssh_processes(cluster) == []
-    finally:
-        outs = provider.update("ans/worker1", {**worker, "state": "stopped"}, wanted).outs
-        assert outs is not None and outs["state"] == "running"
-
-
 def test_a_node_without_the_python_ansible_needs_says_so(cluster: Cluster) -> None:
     broken = dataclasses.replace(cluster.access, python="/no/such/python3")
-    job = run_job(broken, NodeWork(task_id="t", run="echo hi"), lambda node, line: None)
-    assert [n.exit_code for n in job.nodes] == [None, None]
-    for node in job.nodes:
-        assert node.error is not None and node.error.startswith("could not run the job:")
-        assert "/no/such/python3" in node.error
     setup = run_setup(broken, NodeWork(task_id="t", setup="true"), lambda e: None)
     assert {n.status for n in setup.nodes} == {"failed"}
     assert "/no/such/python3" in (setup.nodes[0].message or "")
@@ -333,48 +235,12 @@ def test_nothing_is_written_to_the_real_home(cluster: Cluster) -> None:
     before = {p.name for p in real_home.iterdir()}
     tmp = real_home / ".ansible" / "tmp"
     tmp_mtime = tmp.stat().st_mtime if tmp.exists() else None
-    run_job(cluster.access, NodeWork(task_id="t", run="echo x > ~/x.txt"), lambda node, line: None)
-    run_setup(cluster.access, NodeWork(task_id="t", setup="true", file_mounts={}), lambda e: None)
+    run_setup(cluster.access, NodeWork(task_id="t", setup="echo x > ~/x.txt", file_mounts={}),
+              lambda e: None)  # fmt: skip
     assert {p.name for p in real_home.iterdir()} - before == set()
     assert (tmp.stat().st_mtime if tmp.exists() else None) == tmp_mtime
     assert not (real_home / "x.txt").exists()
     assert (cluster.node_home(0) / "x.txt").read_text() == "x\n"
-
-
-def test_a_job_that_prints_secrets_shows_and_keeps_them_masked(cluster: Cluster) -> None:
-    key = (
-        "-----BEGIN TEST KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n"
-        "AQEFAASCBKcwggSjAgEAAoIB\n-----END TEST KEY-----"
-    )
-    work = NodeWork(
-        task_id="task-leaky",
-        secrets={"API_TOKEN": SECRET, "SSH_KEY": key, "SHORT": "dev"},
-        run=(
-            'echo "token is $API_TOKEN."\n'
-            'printf "%s\\n" "$SSH_KEY"\n'
-            # Re-indented, line by line: each long line of the key is a secret of its own.
-            'printf "%s\\n" "$SSH_KEY" | sed "s/^/    /"\n'
-            'echo "env=dev-box"\n'
-        ),
-    )
-    shown: list[str] = []
-    result = run_job(cluster.access, work, lambda node, line: shown.append(f"{node}: {line}"))
-    assert result.ok, result
-    for node in result.nodes:
-        logged = node.log_path.read_text()
-        assert logged.splitlines()[:2] == ["token is [secret].", "[secret]"]
-        assert "env=[secret]-box" in logged
-        for secret_line in ("MIIEvQIBADANBgkqhkiG9w0B", "AQEFAASCBKcwggSjAgEAAoIB"):
-            assert secret_line not in logged
-        assert f"{node.node}: token is [secret]." in shown
-        assert node.log_path.stat().st_mode & 0o777 == 0o600
-        assert node.log_path.parent.stat().st_mode & 0o777 == 0o700
-    assert not any(SECRET in line or "MIIEvQIBADANBgkqhkiG9w0B" in line for line in shown)
-    # The nodes' own copies are the only ones left (on a cloud node they live on its disk).
-    leaks = files_containing(cluster.home, SECRET.encode())
-    assert leaks and all(p.name == "output.log" and "local" in p.parts for p in leaks), leaks
-    for path in leaks:
-        path.unlink()  # the module's later checks look for the secret everywhere
 
 
 def test_run_folders_go_when_runs_end_well_and_the_newest_failed_stay(
@@ -382,13 +248,13 @@ def test_run_folders_go_when_runs_end_well_and_the_newest_failed_stay(
 ) -> None:
     monkeypatch.setenv("STYX_KEEP_FAILED_RUNS", "1")
     runs = cluster.access.state_dir / "runs"
-    good = run_job(cluster.access, NodeWork(task_id="t", run="echo fine"), lambda n, line: None)
+    good = run_setup(cluster.access, NodeWork(task_id="t", setup="echo fine"), lambda e: None)
     assert good.ok and not good.private_dir.exists()
     broken = dataclasses.replace(cluster.access, python="/no/such/python3")
-    first = run_job(broken, NodeWork(task_id="t", run="echo hi"), lambda node, line: None)
+    first = run_setup(broken, NodeWork(task_id="t", setup="echo hi"), lambda e: None)
     assert first.private_dir.is_dir() and (first.private_dir / ".styx-failed").exists()
     assert (first.private_dir / "artifacts").is_dir()  # what Ansible said: the point of keeping
-    second = run_setup(broken, NodeWork(task_id="t", setup="true"), lambda e: None)
+    second = run_setup(broken, NodeWork(task_id="t", setup="echo again"), lambda e: None)
     assert not second.ok
     assert sorted(runs.iterdir()) == [second.private_dir]  # only the newest failed one
     assert runs.stat().st_mode & 0o777 == 0o700

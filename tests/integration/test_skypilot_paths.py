@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from styx.clouds.overrides import ResourceOverrides
-from styx.workflow import TargetOptions, apply_target, down_stack, exec_job, resolve_target
+from styx.workflow import TargetOptions, apply_target, down_stack, resolve_target, submit_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -43,8 +43,9 @@ def test_workdir_dot_and_repo_relative_mounts_from_the_repo_root(
     assert dict(target.spec.file_mounts) == {"~/aws": str(repo)}
     try:
         apply_target(target)
-        result = exec_job(target)
-        assert result.ok, [(n.node, n.exit_code, n.last_lines) for n in result.nodes]
+        client, job_id = submit_job(target)
+        job = client.wait(job_id)
+        assert job.ok, [(n.node, n.exit_code, n.error) for n in job.nodes]
         home = styx_home / "local" / target.cluster / "head" / "home"
         # SkyPilot's layout: the workdir (the repository root) in ~/sky_workdir, the mount at ~/aws.
         for folder in (home / "sky_workdir", home / "aws"):

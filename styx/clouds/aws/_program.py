@@ -171,6 +171,23 @@ def _node_output(name: str, rank: int, decl: ResourceDecl, instance: pulumi.Reso
     ).apply(dict)
 
 
+def _node_resources(graph: ResourceGraph) -> dict[str, Any]:
+    """What each node is, for `styx status`: the chosen instance type and what it offers."""
+    from styx.clouds.aws._optimizer import Choice
+
+    choice = graph.choice
+    if not isinstance(choice, Choice):
+        return {}
+    offering = choice.offering
+    return {
+        "instance_type": offering.instance_type,
+        "cpus": offering.vcpus,
+        "memory_gb": offering.memory_gib,
+        "accelerators": offering.gpus_text() if offering.gpu_name else None,
+        "use_spot": choice.use_spot,
+    }
+
+
 def build_program(graph: ResourceGraph) -> Callable[[], None]:
     """The inline program for an AWS graph; STYX_HOME is read now, in the planning process."""
     if graph.cloud != "aws":
@@ -197,6 +214,6 @@ def build_program(graph: ResourceGraph) -> Callable[[], None]:
         key = declared.resources[key_file]
         assert isinstance(key, LocalKeyPair)
         export_cluster(graph, pulumi.Output.all(*nodes), key.private_key_path,
-                       {"region": region})
+                       {"region": region, "node_resources": _node_resources(graph)})
 
     return program

@@ -109,6 +109,11 @@ def build_program(graph: ResourceGraph, user: str | None = None) -> Callable[[],
         if key is None:
             raise CloudError("the local graph has no key pair", cloud="local")
         nodes = [by_name[name] for name in graph.nodes]
-        export_cluster(graph, node_outputs(nodes, graph.ports), key.private_key_path)
+        # What each node is, for `styx status`: the cpus and memory it was given (None: the
+        # host's, shared).
+        first = next(d.args for d in graph.resources if d.kind == KIND_NODE)
+        export_cluster(graph, node_outputs(nodes, graph.ports), key.private_key_path,
+                       {"node_resources": {"cpus": first.get("cpus"),
+                                           "memory_gb": first.get("memory_gb")}})
 
     return program

@@ -1,4 +1,4 @@
-"""What run_setup and run_job refuse before they start any process."""
+"""What run_setup refuses before it starts any process."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from styx.errors import CloudError, NodeError
-from styx.nodes import ClusterAccess, NodeWork, run_job, run_setup
+from styx.nodes import ClusterAccess, NodeWork, run_setup
 
 
 def test_local_setup_refuses_mounts_outside_the_node_home(cluster: ClusterAccess) -> None:
@@ -16,15 +16,11 @@ def test_local_setup_refuses_mounts_outside_the_node_home(cluster: ClusterAccess
         run_setup(cluster, work, lambda e: None)
 
 
-def test_bad_env_names_and_missing_run_are_refused(cluster: ClusterAccess) -> None:
+def test_bad_env_and_secret_names_are_refused(cluster: ClusterAccess) -> None:
     with pytest.raises(NodeError, match="env names"):
         run_setup(cluster, NodeWork(task_id="t", envs={"NOT-OK": "1"}), lambda e: None)
     with pytest.raises(NodeError, match="secret names"):
-        run_job(cluster, NodeWork(task_id="t", secrets={"1X": "s"}, run="true"), lambda n, s: None)
-    with pytest.raises(NodeError, match="no run command"):
-        run_job(cluster, NodeWork(task_id="t"), lambda n, s: None)
-    with pytest.raises(NodeError, match="job id"):
-        run_job(cluster, NodeWork(task_id="t", run="true"), lambda n, s: None, job_id="../x")
+        run_setup(cluster, NodeWork(task_id="t", secrets={"1X": "s"}), lambda e: None)
 
 
 def test_other_clouds_may_mount_anywhere(cluster: ClusterAccess) -> None:

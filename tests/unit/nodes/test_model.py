@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from styx.errors import NodeError
-from styx.nodes import ClusterAccess, JobResult, NodeJobResult, NodeSetupResult, PlaybookResult
+from styx.nodes import ClusterAccess, NodeSetupResult, PlaybookResult
 
 
 def output(rank: int, **changes: object) -> dict[str, object]:
@@ -56,31 +56,6 @@ def test_local_cloud_exports_what_node_access_reads() -> None:
     source = inspect.getsource(node_outputs)
     for key in ("name", "rank", "address", "port", "user", "host_public_key"):
         assert f"{key}=node." in source
-
-
-def test_job_result_names_failing_nodes_and_their_last_lines() -> None:
-    result = JobResult(
-        job_id="job-1",
-        nodes=(
-            NodeJobResult("head", 0, 0, Path("/l/head.log")),
-            NodeJobResult("worker1", 1, 3, Path("/l/worker1.log"), ("boom", "exit soon")),
-            NodeJobResult("worker2", 2, None, Path("/l/worker2.log"), error="unreachable: x"),
-        ),
-        log_dir=Path("/l"),
-        private_dir=Path("/r"),
-    )
-    assert not result.ok
-    assert result.exit_code == 3
-    assert [n.node for n in result.failed] == ["worker1", "worker2"]
-    with pytest.raises(NodeError) as err:
-        result.raise_for_failure()
-    assert err.value.node == "worker1"
-    assert str(err.value) == (
-        "job job-1 failed on worker1 (exit code 3); log: /l/worker1.log\n"
-        "  boom\n"
-        "  exit soon\n"
-        "job job-1 failed on worker2 (unreachable: x); log: /l/worker2.log"
-    )
 
 
 def test_setup_result_failure_message() -> None:
