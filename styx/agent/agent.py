@@ -6,7 +6,14 @@ Styx reaches it only by running `python3 ~/.styx-agent/agent.py SUBCOMMAND` over
 subcommand prints one JSON document (or JSON lines for `logs --follow`).
 
 On the head:  configure, start, stop, status, submit, queue, logs, cancel, wait, activity,
-              daemon (the scheduler loop), supervise (one job's runner, detached).
+              daemon (the scheduler loop and autostop), supervise (one job's runner, detached).
+
+Autostop: the daemon decides idleness itself (see `idle_verdict`): no job pending or running,
+no setup running on any node (each node's own setup record, read over SSH, so a setup whose
+Styx was killed still counts), and with wait_for jobs_and_ssh no SSH session open on the head.
+After the idle minutes it runs the action its cloud configured (local: a command that stops
+every node's processes; AWS: `shutdown -h now`, which EC2 turns into a stop or a termination).
+A "minute" is config["seconds_per_minute"] seconds (60; tests shorten it).
 On any node:  launch (run one phase of one job here), kill (end every process of a job here).
 
 Killing a job: every process a job starts on a node carries STYX_JOB_MARKER=<cluster>:<job> in its
@@ -126,9 +133,11 @@ def _ensure_dir(path: str) -> str:
 def load_config() -> dict[str, Any]:
     try:
         with open(_path("config.json"), encoding="utf-8") as handle:
-            return dict(json.load(handle))
+            config = dict(json.load(handle))
     except FileNotFoundError:
         raise AgentError("the agent is not configured on this node") from None
+    _BIND[:] = [str(config["bind_address"])] if config.get("bind_address") else []
+    return config
 
 
 # ---------------------------------------------------------------------------------------------
@@ -465,6 +474,7 @@ def ssh_argv(node: dict[str, Any], remote: str) -> list[str]:
         "-o", "ControlMaster=auto",
         "-o", f'ControlPath="{_control_dir()}/%C"',
         "-o", "ControlPersist=300",
+        *(["-b", str(_BIND[0])] if _BIND else []),
         "-p", str(node.get("port", 22)),
         "-l", str(node["user"]),
         str(node["address"]),
@@ -486,6 +496,9 @@ def _control_dir() -> str:
 
 
 REMOTE_AGENT = f'exec python3 "$HOME/{DIR_NAME}/agent.py"'
+# The head's own address, where the config names one (local nodes share 127.0.0.1 as the
+# source of every loopback connection): the agent's own SSH then never counts as a user's.
+_BIND: list[str] = []
 
 
 def job_marker(config: dict[str, Any], job_id: int) -> str:
@@ -949,6 +962,216 @@ def daemon_step(
             touch(db, "last_busy", now)
 
 
+# ---------------------------------------------------------------------------------------------
+# Autostop: idleness, the setup and SSH probes, the cloud's action
+
+# The times an idle period starts after; the latest one wins.
+IDLE_CLOCKS = ("daemon_started", "configured_at", "last_submit", "last_job_end", "last_busy",
+               "setup_ended")
+_SETUP_PROBE = (
+    'o="$HOME/.styx/setup.outcome"; p=$(cat "$HOME/.styx/setup.pid" 2>/dev/null); '
+    's=$(head -c 7 "$o" 2>/dev/null); m=$(stat -c %Y "$o" 2>/dev/null || echo 0); r=0; '
+    'if [ "$s" = started ] && [ -n "$p" ] && grep -q .styx/setup "/proc/$p/cmdline" 2>/dev/null; '
+    'then r=1; fi; echo "$r $m"'
+)
+
+
+def idle_verdict(
+    autostop: dict[str, Any] | None,
+    clocks: dict[str, float],
+    jobs: int,
+    sessions: int,
+    now: float,
+    seconds_per_minute: float = 60.0,
+) -> tuple[str, float, float]:
+    """(verdict, idle since, deadline): "off", "busy", "waiting" or "due".
+
+    `jobs` counts the jobs pending or running, `sessions` the open SSH sessions on the head
+    (only wait_for jobs_and_ssh counts them). wait_for none stops after the idle minutes
+    whatever runs, counted from when autostop was configured or the agent started (SkyPilot's
+    hard limit). Setup is not counted here: the daemon probes the nodes once this says "due".
+    """
+    if not autostop:
+        return "off", 0.0, 0.0
+    wait_for = str(autostop.get("wait_for") or "jobs")
+    limit = float(autostop.get("idle_minutes", 5)) * seconds_per_minute
+    if wait_for == "none":
+        since = max(clocks.get("daemon_started", 0.0), clocks.get("configured_at", 0.0))
+        return ("due" if now >= since + limit else "waiting"), since, since + limit
+    if jobs > 0 or (wait_for == "jobs_and_ssh" and sessions > 0):
+        return "busy", now, now + limit
+    since = max([clocks.get(k, 0.0) for k in IDLE_CLOCKS] + [0.0])
+    return ("due" if now >= since + limit else "waiting"), since, since + limit
+
+
+def _ipv4(hex_address: str) -> str:
+    """An address of /proc/net/tcp{,6} as dotted IPv4 ('' for a true IPv6 one)."""
+    if len(hex_address) == 32:  # tcp6: an IPv4-mapped address keeps IPv4 in its last word
+        if hex_address[:24].upper() != "0000000000000000FFFF0000":
+            return ""
+        hex_address = hex_address[24:]
+    return socket.inet_ntoa(struct.pack("<I", int(hex_address, 16)))
+
+
+def ssh_sessions(config: dict[str, Any], tables: list[str] | None = None) -> int:
+    """Open SSH connections to the head's port from outside the cluster (users, not the agent).
+
+    The agent's own connections come from a node's address (it binds the head's own where
+    nodes share one host), so they are left out.
+    """
+    head = config["nodes"][0]
+    port = int(head.get("port", 22))
+    mine = {str(n.get(k)) for n in config["nodes"] for k in ("address", "ip") if n.get(k)}
+    bind = config.get("bind_address")
+    if tables is None:
+        tables = []
+        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(name, encoding="ascii") as handle:
+                    tables.append(handle.read())
+            except OSError:
+                continue
+    count = 0
+    for table in tables:
+        for line in table.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) < 4 or fields[3] != "01":  # 01: ESTABLISHED
+                continue
+            local, remote = fields[1].split(":"), fields[2].split(":")
+            if int(local[1], 16) != port:
+                continue
+            if bind and _ipv4(local[0]) != bind:
+                continue  # another local node's server
+            if _ipv4(remote[0]) in mine:
+                continue
+            count += 1
+    return count
+
+
+def setup_activity(config: dict[str, Any]) -> tuple[bool, float]:
+    """(setup runs on some node now, the latest end of a setup), from each node's own record."""
+    calls = [
+        (node["name"], subprocess.Popen(
+            ssh_argv(node, _SETUP_PROBE), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        ))
+        for node in config["nodes"]
+    ]  # fmt: skip
+    running, ended = False, 0.0
+    for name, call in calls:
+        try:
+            out, _err = call.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            call.kill()
+            call.communicate()
+            sys.stderr.write(f"agent: autostop could not read the setup record of {name}\n")
+            continue
+        parts = out.decode("ascii", errors="replace").split()
+        if call.returncode != 0 or len(parts) != 2:
+            # An unreachable node cannot be setting up for us; it does not keep the cluster up.
+            sys.stderr.write(f"agent: autostop could not read the setup record of {name}\n")
+            continue
+        running = running or parts[0] == "1"
+        ended = max(ended, float(parts[1]) if parts[1].isdigit() else 0.0)
+    return running, ended
+
+
+def _clocks(db: sqlite3.Connection) -> dict[str, float]:
+    return {r["key"]: float(r["value"]) for r in db.execute("SELECT * FROM activity")}
+
+
+def autostop_state(
+    db: sqlite3.Connection, config: dict[str, Any], now: float, sessions: int | None = None
+) -> dict[str, Any]:
+    """What autostop sees now (for `activity` and the daemon): verdict, idle since, deadline."""
+    autostop = config.get("autostop")
+    jobs = db.execute(
+        "SELECT COUNT(*) FROM jobs WHERE state IN ('PENDING', 'SETTING_UP', 'RUNNING')"
+    ).fetchone()[0]
+    if sessions is None:
+        wants = bool(autostop) and dict(autostop or {}).get("wait_for") == "jobs_and_ssh"
+        sessions = ssh_sessions(config) if wants else 0
+    spm = float(config.get("seconds_per_minute") or 60.0)
+    verdict, since, deadline = idle_verdict(autostop, _clocks(db), jobs, sessions, now, spm)
+    return {"verdict": verdict, "idle_since": since, "deadline": deadline, "sessions": sessions,
+            "autostop": autostop, "seconds_per_minute": spm}  # fmt: skip
+
+
+def poweroff(config: dict[str, Any]) -> int:
+    """Power every node off, the workers first, then the head (a cloud's autostop action)."""
+    command = "sudo -n shutdown -h now"
+    calls = [subprocess.Popen(ssh_argv(node, command), stdin=subprocess.DEVNULL)
+             for node in config["nodes"][1:]]  # fmt: skip
+    for call in calls:
+        try:
+            call.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            call.kill()
+    return subprocess.call(command.split())
+
+
+class Autostopper:
+    """The daemon's autostop: each turn, notice activity; once due, probe setup, then act."""
+
+    def __init__(self) -> None:
+        self.action: subprocess.Popen[bytes] | None = None
+
+    def step(self, db: sqlite3.Connection, config: dict[str, Any], now: float) -> str:
+        if self.action is not None:
+            code = self.action.poll()
+            if code is None or code == 0:
+                return "fired"  # the cluster is going down around us
+            sys.stderr.write(f"agent: the autostop action failed (exit code {code}); "
+                             "autostop counts the idle time again\n")  # fmt: skip
+            self.action = None
+            with Tx(db):
+                touch(db, "last_busy", now)
+            return "failed"
+        state = autostop_state(db, config, now)
+        verdict = state["verdict"]
+        if verdict == "busy":
+            with Tx(db):
+                touch(db, "last_busy", now)
+        if verdict != "due":
+            return str(verdict)
+        if state["autostop"].get("wait_for") != "none":
+            running, ended = setup_activity(config)
+            if running or ended > state["idle_since"]:
+                with Tx(db):
+                    touch(db, "last_busy" if running else "setup_ended", now if running else ended)
+                return "busy"
+        self.action = fire_autostop(config, state, now)
+        with Tx(db):
+            touch(db, "autostop_fired", now)
+        return "fired"
+
+
+def fire_autostop(
+    config: dict[str, Any], state: dict[str, Any], now: float
+) -> subprocess.Popen[bytes]:
+    """Run the cloud's action: stop (or tear down) the cluster this agent runs on."""
+    action = config.get("autostop_action") or {}
+    me = {"{python}": sys.executable, "{agent}": os.path.abspath(__file__)}
+    argv = [me.get(str(a), str(a)) for a in action.get("argv") or []]
+    if not argv:
+        raise AgentError("autostop is due but no action is configured")
+    autostop = state["autostop"]
+    if action.get("details"):
+        minutes = (now - state["idle_since"]) / state["seconds_per_minute"]
+        argv += ["--at", repr(now), "--idle-minutes", str(autostop.get("idle_minutes")),
+                 "--idle-for", f"{minutes:.2f}"]  # fmt: skip
+        if autostop.get("down"):
+            argv.append("--down")
+    env = {k: v for k, v in os.environ.items() if k not in set(action.get("unset") or ())}
+    env.update({str(k): str(v) for k, v in dict(action.get("env") or {}).items()})
+    verb = "autodown" if autostop.get("down") else "autostop"
+    sys.stderr.write(f"agent: {verb} at {now:.0f}: idle since {state['idle_since']:.0f}; "
+                     f"running {argv[0]}\n")  # fmt: skip
+    sys.stderr.flush()
+    return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=sys.stderr,
+                            stderr=sys.stderr, start_new_session=True)  # fmt: skip
+
+
 def _secrets_address() -> str:
     # An abstract socket (no file, no path-length limit); peers are checked by uid on accept.
     tag = hashlib.sha256(agent_dir().encode("utf-8")).hexdigest()[:24]
@@ -1025,14 +1248,20 @@ def run_daemon() -> None:
     server.setblocking(False)
     with Tx(db):
         touch(db, "daemon_started")
+    autostopper = Autostopper()
     while not stopping:
         try:
             mtime = os.stat(_path("config.json")).st_mtime
             if mtime != config_mtime:  # setup changed the cluster (a node added, say)
                 config, config_mtime = load_config(), mtime
+                with Tx(db):  # a new autostop setting counts its idle time from now (SkyPilot)
+                    touch(db, "configured_at")
             daemon_step(db, config, spawned, vault)
+            autostopper.step(db, config, time.time())
         except sqlite3.Error as exc:  # a busy database: try again next turn
             sys.stderr.write(f"agent: {exc}\n")
+        except (AgentError, OSError, ValueError) as exc:  # autostop must never kill the queue
+            sys.stderr.write(f"agent: autostop: {exc}\n")
         readable, _w, _x = select.select([wake_r, server], [], [], _TICK)
         if server in readable:
             _take_secrets(server, vault)
@@ -1172,7 +1401,8 @@ def _emit(document: object) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="styx-agent")
     sub = parser.add_subparsers(dest="command")
-    for name in ("version", "configure", "status", "stop", "submit", "activity", "launch"):
+    for name in ("version", "configure", "status", "stop", "submit", "activity", "launch",
+                 "poweroff"):
         sub.add_parser(name).add_argument("--json", action="store_true")
     start = sub.add_parser("start")
     start.add_argument("--json", action="store_true")
@@ -1272,6 +1502,8 @@ def main(argv: list[str] | None = None) -> int:
             _emit({"running": pid is not None, "pid": pid,
                    "sha256": file_sha256(os.path.abspath(__file__)),
                    "daemon_sha256": _daemon_sha() if pid is not None else None})  # fmt: skip
+        elif command == "poweroff":
+            return poweroff(config)
         elif command == "submit":
             job_id = submit_job(db, config, json.loads(sys.stdin.read()), time.time())
             _wake_daemon()
@@ -1308,6 +1540,7 @@ def main(argv: list[str] | None = None) -> int:
             values["jobs_pending"] = db.execute(
                 "SELECT COUNT(*) FROM jobs WHERE state = 'PENDING'"
             ).fetchone()[0]
+            values["autostop"] = autostop_state(db, config, time.time())
             _emit(values)
         else:
             _parser().print_usage(sys.stderr)

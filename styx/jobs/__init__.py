@@ -11,7 +11,13 @@ install_agent(client, nodes, cluster_info)   idempotent; upgrades when the file 
 from __future__ import annotations
 
 from styx.jobs._client import AgentClient
-from styx.jobs._install import AgentInstall, install_agent
+from styx.jobs._install import (
+    SECONDS_PER_MINUTE_VAR,
+    AgentInstall,
+    AutostopConfig,
+    install_agent,
+    seconds_per_minute,
+)
 from styx.jobs._model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -29,8 +35,10 @@ __all__ = [
     "ACTIVE_STATES",
     "TERMINAL_STATES",
     "AgentClient",
+    "SECONDS_PER_MINUTE_VAR",
     "AgentInstall",
     "AgentNode",
+    "AutostopConfig",
     "Demand",
     "Job",
     "JobNodeExit",
@@ -38,5 +46,6 @@ __all__ = [
     "JobState",
     "LogLine",
     "install_agent",
+    "seconds_per_minute",
     "sync_logs",
 ]

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from styx.agent import agent_sha256
+from styx.clouds import HOST_CLOUDS, cloud_named
 from styx.engine import StackOps, StackRef, default_backend_url, open_stack
 from styx.errors import JobError, NodeError, StackNotFoundError
 from styx.jobs import (
@@ -17,6 +18,7 @@ from styx.jobs import (
     AgentClient,
     AgentInstall,
     AgentNode,
+    AutostopConfig,
     Demand,
     Job,
     JobRequest,
@@ -25,6 +27,7 @@ from styx.jobs import (
 from styx.nodes import ClusterAccess
 from styx.plan import RunningJob, Step, jobs_at_risk, node_steps
 from styx.spec import Spec
+from styx.workflow._autostop import record_path
 from styx.workflow._exec import require_setup_complete
 from styx.workflow._lock import lock_path, stack_lock
 from styx.workflow._nodes import cluster_access
@@ -80,14 +83,26 @@ def agent_nodes(outputs: Mapping[str, Any], access: ClusterAccess, spec: Spec) -
 def install_cluster_agent(
     outputs: Mapping[str, Any], access: ClusterAccess, spec: Spec
 ) -> AgentInstall:
-    """Install or upgrade the agent on the cluster the stack's outputs describe; start it."""
+    """Install or upgrade the agent on the cluster the stack's outputs describe; start it.
+
+    Autostop is the stack's as applied (its outputs), with the action its cloud gives.
+    """
     info = {
         "cluster": access.cluster,
         "cloud": access.cloud,
         "region": outputs.get("region") or spec.resources.region,
         "zone": spec.resources.zone,
     }
-    return install_agent(AgentClient(access), agent_nodes(outputs, access, spec), info)
+    nodes = agent_nodes(outputs, access, spec)
+    setting = outputs.get("autostop")
+    setting = setting if isinstance(setting, Mapping) and setting else None
+    cloud = cloud_named(access.cloud)
+    action = cloud.autostop_action(access.cluster, [n.name for n in nodes],
+                                   record_path(access.state_dir))  # fmt: skip
+    # Nodes sharing this host share one source address too: the agent binds the head's own.
+    bind = nodes[0].address if access.cloud in HOST_CLOUDS else None
+    autostop = AutostopConfig(setting, action if setting else None, bind)
+    return install_agent(AgentClient(access), nodes, info, autostop)
 
 
 def cluster_ref(cluster: str, backend_url: str | None = None) -> StackRef:

@@ -40,6 +40,11 @@ KIND_SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
 KIND_PLACEMENT: Final = "aws:ec2/placementGroup:PlacementGroup"
 KIND_INSTANCE: Final = "aws:ec2/instance:Instance"
 KIND_AMI: Final = "aws:ec2/getAmi:getAmi"  # a lookup (invoke), not a resource
+# An instance's running/stopped state: pulumi-aws keeps this resource in its transit gateway
+# module, but it is the EC2 instance state (StopInstances / StartInstances).
+KIND_INSTANCE_STATE: Final = "aws:ec2transitgateway/instanceState:InstanceState"
+# EBS gp3 in us-east-1, per GB-month, over 730 hours: what a stopped node still costs.
+EBS_GB_HOUR: Final = 0.08 / 730
 
 # A graph value that is either known now or another resource's output (a `ref`).
 Value = str | dict[str, str]
@@ -146,6 +151,10 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
         if placement is not None:
             args["placement_group"] = ref(placement, "name")
         decls.append(ResourceDecl(KIND_INSTANCE, named(node), args, depends_on=network_ready))
+        decls.append(ResourceDecl(KIND_INSTANCE_STATE, named(f"{node}-state"), {
+            "instance_id": ref(named(node), "id"),
+            "state": "running",
+        }))  # fmt: skip
     return ResourceGraph(
         cloud="aws",
         cluster=cluster,
@@ -158,6 +167,8 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
         autostop=autostop.to_dict() if autostop is not None else None,
         ports=tuple(str(p) for p in resources.ports),
         choice=picked,
+        stopped_hourly_cost=round(
+            (resources.disk_size_gb or DEFAULT_DISK_GB) * EBS_GB_HOUR * spec.num_nodes, 6),
     )
 
 
