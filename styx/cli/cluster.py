@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from styx.cli._common import TaskArgs, target_options, terminal_reporter, use_color
+from styx.cli.lifecycle import autostop_options, autostop_override, with_options
 from styx.engine import StackRef
 from styx.errors import StyxError
 from styx.jobs import sync_logs
@@ -87,12 +88,14 @@ def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter) -> bool
 
 @click.command("apply")
 @target_options
+@autostop_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
 @click.option("--refresh/--no-refresh", default=True, show_default=True,
               help="Read the real state first, so drift is repaired.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def apply_command(
-    task_args: TaskArgs, yes: bool, refresh: bool, quiet: bool,
+    task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None, yes: bool,
+    refresh: bool, quiet: bool,
 ) -> None:
     """Show the plan, ask, provision the cluster, then set its nodes up.
 
@@ -106,6 +109,7 @@ def apply_command(
                    f"(version {result.stack_version}): {len(result.nodes)} node(s) up; "
                    f"setup ran on {len(result.setup_ran)}.")
         return
+    task_args = with_options(task_args, autostop=autostop_override(idle_minutes, autostop_down))
     if not _apply(task_args.resolve(), yes, refresh, reporter):
         raise click.exceptions.Exit(1)
 
@@ -142,25 +146,36 @@ def _exec(target: Target, reporter: Reporter, detach: bool = False) -> None:
 
 @click.command("exec")
 @target_options
+@autostop_options
 @click.option("-d", "--detach", is_flag=True, help="Return once the job is queued; print its id.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the job's output.")
 def exec_command(
-    task_args: TaskArgs, detach: bool, quiet: bool,
+    task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None, detach: bool,
+    quiet: bool,
 ) -> None:
     """Queue the task's `run` on its cluster and follow its output (Ctrl-C stops following)."""
-    target = task_args.resolve()
-    _exec(target, terminal_reporter(quiet), detach)
+    override = autostop_override(idle_minutes, autostop_down)
+    reporter = terminal_reporter(quiet)
+    if override is not None:
+        # As `styx autostop`: a plan and apply of the autostop change alone, then the job.
+        from styx.cli.lifecycle import set_autostop
+
+        set_autostop(with_options(task_args, autostop=override).resolve(), True, quiet)
+    _exec(task_args.resolve(), reporter, detach)
 
 
 @click.command("launch")
 @target_options
+@autostop_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
 @click.option("-d", "--detach", is_flag=True, help="Return once the job is queued; print its id.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def launch_command(
-    task_args: TaskArgs, yes: bool, detach: bool, quiet: bool,
+    task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None, yes: bool,
+    detach: bool, quiet: bool,
 ) -> None:
     """Apply, then exec: SkyPilot's `sky launch` habit."""
+    task_args = with_options(task_args, autostop=autostop_override(idle_minutes, autostop_down))
     target = task_args.resolve()
     reporter = terminal_reporter(quiet)
     if not _apply(target, yes, True, reporter):

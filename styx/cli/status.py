@@ -50,6 +50,8 @@ def _table(clusters: list[ClusterStatus]) -> str:
         )
         if c.problem is not None:
             lines.append(f"  cannot read this stack: {c.problem}")
+        if c.state_detail is not None:
+            lines.append(f"  {c.state.upper()}: {c.state_detail}")
         for n in c.nodes:
             live = "running" if n.reachable else "not answering"
             ports = f"  ports {', '.join(n.ports)} at {n.address}" if n.ports else ""
@@ -64,7 +66,8 @@ def status_command(as_json: bool, backend_url: str | None) -> None:
     """Show every cluster, its nodes and whether they answer now."""
     clusters = cluster_status(PROJECT, backend_url)
     if as_json:
-        rows = [{**asdict(c), "state": c.state} for c in clusters]
+        rows = [{**asdict(c), "state": c.state, "state_detail": c.state_detail}
+                for c in clusters]
         click.echo(json.dumps(rows, indent=2, default=str))
     elif not clusters:
         click.echo("No clusters. Start one with `styx launch TASK.yaml`.")

@@ -33,9 +33,9 @@ from styx.jobs._sync import sync_logs
 
 __all__ = [
     "ACTIVE_STATES",
+    "SECONDS_PER_MINUTE_VAR",
     "TERMINAL_STATES",
     "AgentClient",
-    "SECONDS_PER_MINUTE_VAR",
     "AgentInstall",
     "AgentNode",
     "AutostopConfig",

@@ -28,6 +28,7 @@ from styx.workflow._saved import (
 from styx.workflow._status import ClusterStatus, NodeStatus, cluster_status
 from styx.workflow._target import (
     PROJECT,
+    AutostopOverride,
     Target,
     TargetOptions,
     git_commit,
@@ -39,6 +40,7 @@ from styx.workflow._unlock import UnlockResult, stack_locks, unlock_stack
 __all__ = [
     "PROJECT",
     "ApplyResult",
+    "AutostopOverride",
     "ClusterStatus",
     "DownResult",
     "EngineProgress",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from styx.errors import Interrupted, StyxError
 from styx.plan import Plan
+from styx.workflow._autostop import clear_record
 from styx.workflow._jobs import install_cluster_agent
 from styx.workflow._lock import lock_path, stack_lock
 from styx.workflow._nodes import cluster_access, node_work
@@ -80,6 +81,11 @@ def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> Appl
                 on_event=EngineProgress(reporter.info), report=reporter.info,
             )  # fmt: skip
             version = planned.ops.version()
+        if target.node_state == "stopped":
+            # `styx stop`: the nodes keep their folders, disks and setup; nothing to set up.
+            return ApplyResult(plan=plan, applied=True, stack_version=version)
+        # The nodes run again: what an autostop recorded is history now.
+        clear_record(target.state_dir)
         access = cluster_access(outputs, target.state_dir, target.ref.stack)
         work = node_work(target.spec, target.cluster)
         names = {n.name for n in access.nodes}

@@ -27,11 +27,11 @@ from styx.jobs import (
 from styx.nodes import ClusterAccess
 from styx.plan import RunningJob, Step, jobs_at_risk, node_steps
 from styx.spec import Spec
-from styx.workflow._autostop import record_path
+from styx.workflow._autostop import read_record, record_path
 from styx.workflow._exec import require_setup_complete
 from styx.workflow._lock import lock_path, stack_lock
 from styx.workflow._nodes import cluster_access
-from styx.workflow._target import PROJECT, Target, stack_dir
+from styx.workflow._target import PROJECT, Target, resolve_name, stack_dir
 
 __all__ = [
     "cluster_client",
@@ -158,6 +158,29 @@ def following_job(target: Target) -> Iterator[None]:
         yield
 
 
+def command_for(target: Target, verb: str) -> str:
+    """The command that does `verb` to the target's cluster, as the user would type it."""
+    command = f"styx {verb} {target.spec.source}"
+    default = resolve_name(target.spec)
+    return command if default == target.cluster else f"{command} -s {target.cluster}"
+
+
+def require_running(target: Target, outputs: Mapping[str, Any]) -> None:
+    """JobError when the cluster is stopped (by `styx stop` or autostop), with the way out."""
+    nodes = [n for n in outputs.get("nodes") or [] if isinstance(n, Mapping)]
+    record = read_record(target.state_dir)
+    stopped = bool(nodes) and all(n.get("state") == "stopped" for n in nodes)
+    if record is None and not stopped:
+        return
+    why = record.describe() if record is not None else "stopped by `styx stop`"
+    if record is not None and record.action == "down":
+        raise JobError(f"cluster {target.cluster} is down ({why}): bring it back with "
+                       f"`{command_for(target, 'apply')}`", cluster=target.cluster)  # fmt: skip
+    raise JobError(f"cluster {target.cluster} is stopped ({why}): start it with "
+                   f"`{command_for(target, 'start')}`, then exec again",
+                   cluster=target.cluster)  # fmt: skip
+
+
 def submit_job(target: Target, client: AgentClient | None = None) -> tuple[AgentClient, int]:
     """Queue the target's `run` on its cluster; the client used and the job's id.
 
@@ -169,6 +192,7 @@ def submit_job(target: Target, client: AgentClient | None = None) -> tuple[Agent
     with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True):
         if client is None:
             outputs, client = _open_cluster(target.ref)
+            require_running(target, outputs)
             require_setup_complete(target, client.access)
             if not _agent_current(client):
                 install_cluster_agent(outputs, client.access, target.spec)

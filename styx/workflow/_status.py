@@ -20,6 +20,8 @@ from styx.engine import (
     open_stack,
 )
 from styx.errors import EngineError, StackNotFoundError, StyxError
+from styx.workflow._autostop import read_record
+from styx.workflow._target import stack_dir
 
 __all__ = ["ClusterStatus", "NodeStatus", "cluster_status"]
 
@@ -49,6 +51,9 @@ class ClusterStatus:
     # From the head's agent (issue 12); None when it could not be asked.
     jobs_running: int | None = None
     jobs_pending: int | None = None
+    # What the last autostop recorded (at, idle_minutes, action, description), while the
+    # cluster has not run since; None otherwise.
+    autostopped: dict[str, Any] | None = None
 
     @property
     def state(self) -> str:
@@ -61,7 +66,18 @@ class ClusterStatus:
         up = sum(1 for n in self.nodes if n.reachable)
         if up == len(self.nodes):
             return "up"
+        if up == 0 and self.autostopped is not None and self.autostopped["action"] == "down":
+            return "down"  # autodown: the nodes are gone, the rest of the stack is not
         return "stopped" if up == 0 else "degraded"
+
+    @property
+    def state_detail(self) -> str | None:
+        """Why the cluster is in its state, when Styx knows: "autostopped at T after N idle min"."""
+        if self.autostopped is not None and self.state in ("stopped", "down"):
+            return str(self.autostopped["description"])
+        if self.state == "stopped" and all(n.recorded_state == "stopped" for n in self.nodes):
+            return "stopped by `styx stop`"
+        return None
 
 
 def _answers(address: str, port: int) -> bool:
@@ -76,7 +92,6 @@ def _job_counts(outputs: Mapping[str, Any], ref: StackRef) -> tuple[int | None, 
     """Jobs running and pending, as the head's agent counts them (None, None if it cannot)."""
     from styx.jobs import AgentClient
     from styx.workflow._nodes import cluster_access
-    from styx.workflow._target import stack_dir
 
     try:
         client = AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
@@ -146,6 +161,7 @@ def _cluster(listing: StackListing, outputs: dict[str, Any], ref: StackRef) -> C
     if recorded and nodes and nodes[0].reachable:
         running, pending = _job_counts(outputs, ref)
     autostop = outputs.get("autostop")
+    record = read_record(stack_dir(ref)) if recorded else None
     return ClusterStatus(
         cluster=listing.name,
         cloud=str(outputs.get("cloud", "-")),
@@ -156,6 +172,7 @@ def _cluster(listing: StackListing, outputs: dict[str, Any], ref: StackRef) -> C
         recorded=recorded or not nodes,
         jobs_running=running,
         jobs_pending=pending,
+        autostopped=record.to_dict() if record is not None else None,
     )
 
 
