@@ -6,7 +6,7 @@ Styx reaches it only by running `python3 ~/.styx-agent/agent.py SUBCOMMAND` over
 subcommand prints one JSON document (or JSON lines for `logs --follow`).
 
 On the head:  configure, start, stop, status, submit, queue, logs, cancel, wait, activity,
-              daemon (the scheduler loop and autostop), supervise (one job's runner, detached).
+              autostop (what autostop sees now), poweroff (a cloud's autostop action), daemon (the scheduler loop and autostop), supervise (one job's runner, detached).
 
 Autostop: the daemon decides idleness itself (see `idle_verdict`): no job pending or running,
 no setup running on any node (each node's own setup record, read over SSH, so a setup whose
@@ -1402,7 +1402,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="styx-agent")
     sub = parser.add_subparsers(dest="command")
     for name in ("version", "configure", "status", "stop", "submit", "activity", "launch",
-                 "poweroff"):
+                 "poweroff", "autostop"):
         sub.add_parser(name).add_argument("--json", action="store_true")
     start = sub.add_parser("start")
     start.add_argument("--json", action="store_true")
@@ -1540,8 +1540,9 @@ def main(argv: list[str] | None = None) -> int:
             values["jobs_pending"] = db.execute(
                 "SELECT COUNT(*) FROM jobs WHERE state = 'PENDING'"
             ).fetchone()[0]
-            values["autostop"] = autostop_state(db, config, time.time())
             _emit(values)
+        elif command == "autostop":
+            _emit(autostop_state(db, config, time.time()))
         else:
             _parser().print_usage(sys.stderr)
             return 2

@@ -7,6 +7,7 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from styx.agent import agent_sha256
@@ -160,7 +161,12 @@ def following_job(target: Target) -> Iterator[None]:
 
 def command_for(target: Target, verb: str) -> str:
     """The command that does `verb` to the target's cluster, as the user would type it."""
-    command = f"styx {verb} {target.spec.source}"
+    source = Path(target.spec.source)
+    try:
+        shown = str(source.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        shown = str(source)  # outside the folder Styx runs in: the whole path
+    command = f"styx {verb} {shown}"
     default = resolve_name(target.spec)
     return command if default == target.cluster else f"{command} -s {target.cluster}"
 
