@@ -6,7 +6,8 @@ Styx reaches it only by running `python3 ~/.styx-agent/agent.py SUBCOMMAND` over
 subcommand prints one JSON document (or JSON lines for `logs --follow`).
 
 On the head:  configure, start, stop, status, submit, queue, logs, cancel, wait, activity,
-              autostop (what autostop sees now), poweroff (a cloud's autostop action), daemon (the scheduler loop and autostop), supervise (one job's runner, detached).
+              autostop (what autostop sees now), poweroff (a cloud's autostop action),
+              daemon (the scheduler loop and autostop), supervise (one job's runner, detached).
 
 Autostop: the daemon decides idleness itself (see `idle_verdict`): no job pending or running,
 no setup running on any node (each node's own setup record, read over SSH, so a setup whose
@@ -993,7 +994,7 @@ def idle_verdict(
     """
     if not autostop:
         return "off", 0.0, 0.0
-    wait_for = str(autostop.get("wait_for") or "jobs")
+    wait_for = str(autostop.get("wait_for") or "jobs_and_ssh")  # SkyPilot's default
     limit = float(autostop.get("idle_minutes", 5)) * seconds_per_minute
     if wait_for == "none":
         since = max(clocks.get("daemon_started", 0.0), clocks.get("configured_at", 0.0))

@@ -90,7 +90,9 @@ def _apply(target: Target, yes: bool, quiet: bool, question: str,
             click.echo("Nothing changed.")
         return False
     plan = result.plan
-    click.echo(f"\nApplied {target.ref.qualified} (version {result.stack_version}); "
+    nodes = (f"{len(result.nodes)} node(s) up; setup ran on {len(result.setup_ran)}; "
+             if result.nodes else "the nodes are stopped; ")  # fmt: skip
+    click.echo(f"\nApplied {target.ref.qualified} (version {result.stack_version}): {nodes}"
                f"cost ${plan.cost_before:.2f}/h -> ${plan.cost_after:.2f}/h.")  # fmt: skip
     return True
 

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from styx.spec import Autostop
+
 __all__ = [
     "AutostopRecord",
     "autostop_meaning",
@@ -26,6 +28,7 @@ __all__ = [
 ]
 
 RECORD_NAME = "autostop.json"
+DEFAULT_WAIT_FOR = Autostop(1).wait_for  # SkyPilot's: jobs_and_ssh
 
 
 def record_path(state_dir: Path) -> Path:
@@ -82,7 +85,7 @@ def describe_autostop(setting: Mapping[str, Any] | None) -> str:
     minutes = float(setting.get("idle_minutes", 5))
     down = bool(setting.get("down"))
     text = f"{_minutes(minutes)} idle, {'down' if down else 'stop'}"
-    if setting.get("wait_for") and setting.get("wait_for") != "jobs":
+    if setting.get("wait_for") not in (None, DEFAULT_WAIT_FOR):
         text += f" (wait_for {setting['wait_for']})"
     return text
 
@@ -92,9 +95,10 @@ def autostop_meaning(setting: Mapping[str, Any] | None, hourly_cost: float) -> s
     if not setting:
         return f"a ${hourly_cost:.2f}/h cluster runs (and costs) until stopped or torn down"
     minutes = _minutes(float(setting.get("idle_minutes", 5)))
-    if setting.get("wait_for") == "none":
+    wait_for = setting.get("wait_for") or DEFAULT_WAIT_FOR
+    if wait_for == "none":
         after = f"{minutes} after autostop is set, whatever runs"
-    elif setting.get("wait_for") == "jobs_and_ssh":
+    elif wait_for == "jobs_and_ssh":
         after = f"{minutes} after its last job and SSH session"
     else:
         after = f"{minutes} after its last job"

@@ -75,7 +75,7 @@ class AutostopOverride:
             minutes = self.idle_minutes if self.idle_minutes is not None else (
                 old.idle_minutes if old is not None else DEFAULT_AUTOSTOP_MINUTES)
             down = self.down if self.down is not None else (old.down if old else False)
-            new = Autostop(minutes, down, old.wait_for if old else "jobs")
+            new = Autostop(minutes, down) if old is None else Autostop(minutes, down, old.wait_for)
         candidates = tuple(replace(c, autostop=new) for c in spec.candidates)
         return replace(spec, resources=replace(spec.resources, autostop=new),
                        candidates=candidates)

@@ -246,7 +246,9 @@ def test_the_local_action_records_what_it_did(tmp_path: Path) -> None:
 def test_autostop_in_words_with_its_cost_meaning() -> None:
     assert describe_autostop(None) == "none"
     assert describe_autostop({"idle_minutes": 10, "down": False}) == "10m idle, stop"
-    both = {"idle_minutes": 120, "down": True, "wait_for": "jobs_and_ssh"}
-    assert describe_autostop(both) == "2h idle, down (wait_for jobs_and_ssh)"
-    assert (autostop_meaning({"idle_minutes": 10}, 3.06)
-            == "a $3.06/h cluster stops costing compute 10m after its last job")
+    jobs_only = {"idle_minutes": 120, "down": True, "wait_for": "jobs"}
+    assert describe_autostop(jobs_only) == "2h idle, down (wait_for jobs)"
+    assert (autostop_meaning({"idle_minutes": 10}, 3.06) == "a $3.06/h cluster stops costing "
+            "compute 10m after its last job and SSH session")
+    assert (autostop_meaning(jobs_only, 3.06)
+            == "a $3.06/h cluster is torn down 2h after its last job")
