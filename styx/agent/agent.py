@@ -11,7 +11,8 @@ On the head:  configure, start, stop, status, submit, queue, logs, cancel, wait,
 
 Autostop: the daemon decides idleness itself (see `idle_verdict`): no job pending or running,
 no setup running on any node (each node's own setup record, read over SSH, so a setup whose
-Styx was killed still counts), and with wait_for jobs_and_ssh no SSH session open on the head.
+Styx was killed still counts), and with wait_for jobs_and_ssh (SkyPilot's default) no
+interactive SSH session (a terminal) open on the head.
 After the idle minutes it runs the action its cloud configured (local: a command that stops
 every node's processes; AWS: `shutdown -h now`, which EC2 turns into a stop or a termination).
 A "minute" is config["seconds_per_minute"] seconds (60; tests shorten it).
@@ -137,7 +138,6 @@ def load_config() -> dict[str, Any]:
             config = dict(json.load(handle))
     except FileNotFoundError:
         raise AgentError("the agent is not configured on this node") from None
-    _BIND[:] = [str(config["bind_address"])] if config.get("bind_address") else []
     return config
 
 
@@ -475,7 +475,6 @@ def ssh_argv(node: dict[str, Any], remote: str) -> list[str]:
         "-o", "ControlMaster=auto",
         "-o", f'ControlPath="{_control_dir()}/%C"',
         "-o", "ControlPersist=300",
-        *(["-b", str(_BIND[0])] if _BIND else []),
         "-p", str(node.get("port", 22)),
         "-l", str(node["user"]),
         str(node["address"]),
@@ -497,9 +496,6 @@ def _control_dir() -> str:
 
 
 REMOTE_AGENT = f'exec python3 "$HOME/{DIR_NAME}/agent.py"'
-# The head's own address, where the config names one (local nodes share 127.0.0.1 as the
-# source of every loopback connection): the agent's own SSH then never counts as a user's.
-_BIND: list[str] = []
 
 
 def job_marker(config: dict[str, Any], job_id: int) -> str:
@@ -1005,48 +1001,60 @@ def idle_verdict(
     return ("due" if now >= since + limit else "waiting"), since, since + limit
 
 
-def _ipv4(hex_address: str) -> str:
-    """An address of /proc/net/tcp{,6} as dotted IPv4 ('' for a true IPv6 one)."""
-    if len(hex_address) == 32:  # tcp6: an IPv4-mapped address keeps IPv4 in its last word
-        if hex_address[:24].upper() != "0000000000000000FFFF0000":
-            return ""
-        hex_address = hex_address[24:]
-    return socket.inet_ntoa(struct.pack("<I", int(hex_address, 16)))
+def process_table() -> dict[int, tuple[int, str, int]]:
+    """pid -> (parent pid, command name, controlling terminal) of every process we can see."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                raw = handle.read()
+        except OSError:
+            continue
+        name = raw[raw.find("(") + 1 : raw.rfind(")")]
+        fields = raw[raw.rfind(")") + 2 :].split()
+        if len(fields) > 4:
+            table[int(entry)] = (int(fields[1]), name, int(fields[4]))
+    return table
 
 
-def ssh_sessions(config: dict[str, Any], tables: list[str] | None = None) -> int:
-    """Open SSH connections to the head's port from outside the cluster (users, not the agent).
+def _environ_has(pid: int, variable: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return variable in handle.read().split(b"\0")
+    except OSError:
+        return False
 
-    The agent's own connections come from a node's address (it binds the head's own where
-    nodes share one host), so they are left out.
+
+def ssh_sessions(
+    table: dict[int, tuple[int, str, int]] | None = None,
+    belongs: Any = None,
+) -> int:
+    """Interactive SSH sessions on this node: pseudo-terminals whose process descends from sshd.
+
+    As SkyPilot counts them: Styx's own calls, Ansible and the agent's connections allocate
+    no terminal, so they never keep a cluster up. Where nodes share a host (local), only the
+    sessions carrying this node's marker (STYX_NODE_ROOT, as the agent itself does) count.
     """
-    head = config["nodes"][0]
-    port = int(head.get("port", 22))
-    mine = {str(n.get(k)) for n in config["nodes"] for k in ("address", "ip") if n.get(k)}
-    bind = config.get("bind_address")
-    if tables is None:
-        tables = []
-        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                with open(name, encoding="ascii") as handle:
-                    tables.append(handle.read())
-            except OSError:
-                continue
-    count = 0
-    for table in tables:
-        for line in table.splitlines()[1:]:
-            fields = line.split()
-            if len(fields) < 4 or fields[3] != "01":  # 01: ESTABLISHED
-                continue
-            local, remote = fields[1].split(":"), fields[2].split(":")
-            if int(local[1], 16) != port:
-                continue
-            if bind and _ipv4(local[0]) != bind:
-                continue  # another local node's server
-            if _ipv4(remote[0]) in mine:
-                continue
-            count += 1
-    return count
+    table = process_table() if table is None else table
+    if belongs is None:
+        root = os.environ.get("STYX_NODE_ROOT")
+        mark = f"STYX_NODE_ROOT={root}".encode() if root else None
+        belongs = (lambda pid: _environ_has(pid, mark)) if mark else (lambda _pid: True)
+    terminals = set()
+    for pid, (_ppid, _name, tty) in table.items():
+        major = (tty >> 8) & 0xFFF
+        if not 136 <= major <= 143 or tty in terminals:  # Unix98 pseudo-terminals
+            continue
+        parent, seen = table[pid][0], 0
+        while parent in table and seen < 64:
+            if table[parent][1].startswith("sshd"):
+                if belongs(pid):
+                    terminals.add(tty)
+                break
+            parent, seen = table[parent][0], seen + 1
+    return len(terminals)
 
 
 def setup_activity(config: dict[str, Any]) -> tuple[bool, float]:
@@ -1091,7 +1099,7 @@ def autostop_state(
     ).fetchone()[0]
     if sessions is None:
         wants = bool(autostop) and dict(autostop or {}).get("wait_for") == "jobs_and_ssh"
-        sessions = ssh_sessions(config) if wants else 0
+        sessions = ssh_sessions() if wants else 0
     spm = float(config.get("seconds_per_minute") or 60.0)
     verdict, since, deadline = idle_verdict(autostop, _clocks(db), jobs, sessions, now, spm)
     return {"verdict": verdict, "idle_since": since, "deadline": deadline, "sessions": sessions,

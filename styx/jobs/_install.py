@@ -50,13 +50,11 @@ class AutostopConfig:
 
     setting: Mapping[str, object] | None  # idle_minutes, down, wait_for; None: off
     action: Mapping[str, object] | None
-    bind_address: str | None = None  # nodes sharing one host: the head's own address
 
     def to_json(self) -> dict[str, object]:
         return {
             "autostop": dict(self.setting) if self.setting else None,
             "autostop_action": dict(self.action) if self.action else None,
-            "bind_address": self.bind_address,
             "seconds_per_minute": seconds_per_minute(),
         }
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from styx.agent import agent_sha256
-from styx.clouds import HOST_CLOUDS, cloud_named
+from styx.clouds import cloud_named
 from styx.engine import StackOps, StackRef, default_backend_url, open_stack
 from styx.errors import JobError, NodeError, StackNotFoundError
 from styx.jobs import (
@@ -100,9 +100,7 @@ def install_cluster_agent(
     cloud = cloud_named(access.cloud)
     action = cloud.autostop_action(access.cluster, [n.name for n in nodes],
                                    record_path(access.state_dir))  # fmt: skip
-    # Nodes sharing this host share one source address too: the agent binds the head's own.
-    bind = nodes[0].address if access.cloud in HOST_CLOUDS else None
-    autostop = AutostopConfig(setting, action if setting else None, bind)
+    autostop = AutostopConfig(setting, action if setting else None)
     return install_agent(AgentClient(access), nodes, info, autostop)
 
 

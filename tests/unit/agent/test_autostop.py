@@ -67,32 +67,25 @@ def test_wait_for_none_is_a_hard_limit_from_when_autostop_was_set() -> None:
     assert verdict(hard, clocks, 110.0, jobs=3) == "due"
 
 
-def _tcp_line(local: str, remote: str, state: str = "01") -> str:
-    def hexed(endpoint: str) -> str:
-        address, port = endpoint.split(":")
-        packed = int.from_bytes(bytes(int(p) for p in address.split(".")), "little")
-        return f"{packed:08X}:{int(port):04X}"
-
-    return f"   0: {hexed(local)} {hexed(remote)} {state} 00000000:00000000 00:00000000 0"
+PTS0, PTS1, TTY1 = (136 << 8) | 0, (136 << 8) | 1, (4 << 8) | 1
 
 
-def test_ssh_sessions_are_users_not_the_agent_nor_other_nodes() -> None:
-    config = {"nodes": NODES, "bind_address": "127.0.9.2"}
-    table = "\n".join([
-        "  sl  local_address rem_address   st ...",
-        _tcp_line("127.0.9.2:2222", "127.0.0.1:40000"),  # a user's session: counts
-        _tcp_line("127.0.9.2:2222", "127.0.9.2:40001"),  # the agent's own (bound to the head)
-        _tcp_line("127.0.9.2:2222", "127.0.9.3:40002"),  # from a worker
-        _tcp_line("127.0.9.3:2222", "127.0.0.1:40003"),  # a session on another node's server
-        _tcp_line("127.0.9.2:2222", "127.0.0.1:40004", state="06"),  # TIME_WAIT
-        _tcp_line("127.0.9.2:40005", "127.0.0.1:2222"),  # an outgoing connection
-    ])
-    assert ag.ssh_sessions(config, [table]) == 1
-
-
-def test_tcp6_ipv4_mapped_addresses_are_read() -> None:
-    assert ag._ipv4("0000000000000000FFFF00000209007F") == "127.0.9.2"
-    assert ag._ipv4("00000000000000000000000001000000") == ""
+def test_ssh_sessions_are_terminals_under_sshd() -> None:
+    """Interactive sessions only: Styx's calls, Ansible and the agent's own SSH have no terminal."""
+    table = {
+        1: (0, "init", 0),
+        10: (1, "sshd", 0),  # the server
+        11: (10, "sshd", 0),  # a session's privileged half
+        12: (11, "sshd", PTS0),  # ... and its terminal
+        13: (12, "bash", PTS0),  # a user's shell: counts (once per terminal)
+        14: (13, "vim", PTS0),
+        20: (11, "bash", 0),  # `ssh node cmd` without a terminal: no session
+        30: (1, "tmux: server", PTS1),  # a terminal not under sshd
+        40: (1, "getty", TTY1),
+    }
+    assert ag.ssh_sessions(table, lambda _pid: True) == 1
+    # Where nodes share a host, another node's sessions are not this one's.
+    assert ag.ssh_sessions(table, lambda pid: pid not in (12, 13, 14)) == 0
 
 
 # ---------------------------------------------------------------------------------------------
