@@ -36,6 +36,7 @@ def _color() -> bool:
 
 @click.command("plan")
 @target_options
+@autostop_options
 @click.option("--refresh", is_flag=True, help="Read the real state first; drift shows apart.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
@@ -45,14 +46,20 @@ def _color() -> bool:
               help="Save the plan; `styx apply FILE` then applies exactly this plan.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def plan_command(
-    task_args: TaskArgs, refresh: bool, detailed_exitcode: bool, fmt: Format,
-    out: Path | None, quiet: bool,
+    task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None, refresh: bool,
+    detailed_exitcode: bool, fmt: Format, out: Path | None, quiet: bool,
 ) -> None:
     """Show what `styx apply` would change, without changing anything."""
     if task_args.task is not None and is_saved_plan(task_args.task):
         saved = task_args.task
         raise StyxError(f"{saved} is a saved plan, not a task: see it with `styx show {saved}`, "
                         f"apply it with `styx apply {saved}`")
+    override = autostop_override(idle_minutes, autostop_down)
+    if override is not None and out is not None:
+        # A saved plan records the task and its options, not these flags: its apply would
+        # refuse the plan as out of date.
+        raise StyxError("-i/--down are not saved with a plan: write autostop in the task")
+    task_args = with_options(task_args, autostop=override)
     target = task_args.resolve()
     planned = plan_target(target, refresh=refresh, reporter=terminal_reporter(quiet))
     click.echo(render(planned.plan, fmt, color=_color()), nl=False)

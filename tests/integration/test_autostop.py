@@ -10,6 +10,7 @@ depends on how fast the machine is; only "still up" is checked over a span of id
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -77,6 +78,21 @@ class Styx:
     def open_gate(self, gate: str) -> None:
         for node in ("head", "worker1"):
             (self.node_home(node) / gate).touch()
+
+    def terminal_on_head(self) -> subprocess.Popen[bytes]:
+        """`ssh -tt` to the head, as a person would log in (a pseudo-terminal, a shell)."""
+        head = self.status()["nodes"][0]
+        key = self.home / "h" / "local" / "idle" / "keys" / "id_ed25519"
+        session = subprocess.Popen(
+            ["ssh", "-tt", "-F", "/dev/null", "-i", str(key), "-o", "IdentitiesOnly=yes",
+             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+             "-o", "LogLevel=ERROR", "-p", str(head["port"]),
+             f"{getpass.getuser()}@{head['address']}", "sleep 600"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(2)
+        assert session.poll() is None, "the SSH session did not open"
+        return session
 
     def stays_up(self, minutes: float) -> None:
         """The cluster answers all along `minutes` idle minutes (the test's only wait)."""
@@ -158,10 +174,18 @@ def test_autostop_waits_for_jobs_a_restarted_agent_and_a_slow_setup(styx: Styx) 
     styx.stays_up(2.5)
     jobs = {j["id"]: j for j in json.loads(styx("queue", "idle", "--json"))["idle"]}
     assert jobs[job]["state"] == "SUCCEEDED"
-    styx.open_gate("setup-gate")
-    out, err = apply.communicate(timeout=300)
-    assert apply.returncode == 0, out + err
-    assert "setup ran on 2" in out
+    # An interactive SSH session (a terminal) on the head counts too (wait_for jobs_and_ssh,
+    # SkyPilot's default); Styx's own calls, made all along by `styx status`, do not.
+    session = styx.terminal_on_head()
+    try:
+        styx.open_gate("setup-gate")
+        out, err = apply.communicate(timeout=300)
+        assert apply.returncode == 0, out + err
+        assert "setup ran on 2" in out
+        styx.stays_up(2.5)
+    finally:
+        session.kill()
+        session.wait()
 
 
 def test_an_idle_cluster_stops_and_says_so(styx: Styx) -> None:
