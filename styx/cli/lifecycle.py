@@ -91,9 +91,10 @@ def _apply(target: Target, yes: bool, quiet: bool, question: str,
         return False
     plan = result.plan
     nodes = (f"{len(result.nodes)} node(s) up; setup ran on {len(result.setup_ran)}; "
-             if result.nodes else "the nodes are stopped; ")  # fmt: skip
+             if result.nodes else "the nodes are stopped, their disks kept; ")  # fmt: skip
     click.echo(f"\nApplied {target.ref.qualified} (version {result.stack_version}): {nodes}"
-               f"cost ${plan.cost_before:.2f}/h -> ${plan.cost_after:.2f}/h.")  # fmt: skip
+               f"cost ${plan.cost_before:.2f}/h -> ${plan.cost_after:.2f}/h"
+               f"{' (disks only)' if not result.nodes else ''}.")  # fmt: skip
     return True
 
 
