@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -125,6 +125,21 @@ class ResourceGraph:
     autostop: Mapping[str, Any] | None = None
     ports: tuple[str, ...] = ()
     choice: CatalogChoice | None = field(default=None, compare=False)
+    # What the cluster costs per hour with every node stopped (its disks), and the nodes' state.
+    stopped_hourly_cost: float = 0.0
+    node_state: str = "running"
+
+    def with_node_state(self, state: str) -> ResourceGraph:
+        """The same cluster with every node in `state` (running | stopped): each declaration
+        whose arguments carry a node state gets it, and the cost follows."""
+        if state == self.node_state:
+            return self
+        decls = tuple(
+            replace(d, args={**d.args, "state": state}) if "state" in d.args else d
+            for d in self.resources
+        )
+        cost = self.stopped_hourly_cost if state == "stopped" else self.hourly_cost
+        return replace(self, resources=decls, node_state=state, hourly_cost=cost)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,16 @@ Styx reaches it only by running `python3 ~/.styx-agent/agent.py SUBCOMMAND` over
 subcommand prints one JSON document (or JSON lines for `logs --follow`).
 
 On the head:  configure, start, stop, status, submit, queue, logs, cancel, wait, activity,
-              daemon (the scheduler loop), supervise (one job's runner, detached).
+              autostop (what autostop sees now), poweroff (a cloud's autostop action),
+              daemon (the scheduler loop and autostop), supervise (one job's runner, detached).
+
+Autostop: the daemon decides idleness itself (see `idle_verdict`): no job pending or running,
+no setup running on any node (each node's own setup record, read over SSH, so a setup whose
+Styx was killed still counts), and with wait_for jobs_and_ssh (SkyPilot's default) no
+interactive SSH session (a terminal) open on the head.
+After the idle minutes it runs the action its cloud configured (local: a command that stops
+every node's processes; AWS: `shutdown -h now`, which EC2 turns into a stop or a termination).
+A "minute" is config["seconds_per_minute"] seconds (60; tests shorten it).
 On any node:  launch (run one phase of one job here), kill (end every process of a job here).
 
 Killing a job: every process a job starts on a node carries STYX_JOB_MARKER=<cluster>:<job> in its
@@ -126,9 +135,10 @@ def _ensure_dir(path: str) -> str:
 def load_config() -> dict[str, Any]:
     try:
         with open(_path("config.json"), encoding="utf-8") as handle:
-            return dict(json.load(handle))
+            config = dict(json.load(handle))
     except FileNotFoundError:
         raise AgentError("the agent is not configured on this node") from None
+    return config
 
 
 # ---------------------------------------------------------------------------------------------
@@ -949,6 +959,228 @@ def daemon_step(
             touch(db, "last_busy", now)
 
 
+# ---------------------------------------------------------------------------------------------
+# Autostop: idleness, the setup and SSH probes, the cloud's action
+
+# The times an idle period starts after; the latest one wins.
+IDLE_CLOCKS = ("daemon_started", "configured_at", "last_submit", "last_job_end", "last_busy",
+               "setup_ended")
+_SETUP_PROBE = (
+    'o="$HOME/.styx/setup.outcome"; p=$(cat "$HOME/.styx/setup.pid" 2>/dev/null); '
+    's=$(head -c 7 "$o" 2>/dev/null); m=$(stat -c %Y "$o" 2>/dev/null || echo 0); r=0; '
+    'if [ "$s" = started ] && [ -n "$p" ] && grep -q .styx/setup "/proc/$p/cmdline" 2>/dev/null; '
+    'then r=1; fi; echo "$r $m"'
+)
+
+
+def idle_verdict(
+    autostop: dict[str, Any] | None,
+    clocks: dict[str, float],
+    jobs: int,
+    sessions: int,
+    now: float,
+    seconds_per_minute: float = 60.0,
+) -> tuple[str, float, float]:
+    """(verdict, idle since, deadline): "off", "busy", "waiting" or "due".
+
+    `jobs` counts the jobs pending or running, `sessions` the open SSH sessions on the head
+    (only wait_for jobs_and_ssh counts them). wait_for none stops after the idle minutes
+    whatever runs, counted from when autostop was configured or the agent started (SkyPilot's
+    hard limit). Setup is not counted here: the daemon probes the nodes once this says "due".
+    """
+    if not autostop:
+        return "off", 0.0, 0.0
+    wait_for = str(autostop.get("wait_for") or "jobs_and_ssh")  # SkyPilot's default
+    limit = float(autostop.get("idle_minutes", 5)) * seconds_per_minute
+    if wait_for == "none":
+        since = max(clocks.get("daemon_started", 0.0), clocks.get("configured_at", 0.0))
+        return ("due" if now >= since + limit else "waiting"), since, since + limit
+    if jobs > 0 or (wait_for == "jobs_and_ssh" and sessions > 0):
+        return "busy", now, now + limit
+    since = max([clocks.get(k, 0.0) for k in IDLE_CLOCKS] + [0.0])
+    return ("due" if now >= since + limit else "waiting"), since, since + limit
+
+
+def process_table() -> dict[int, tuple[int, str, int]]:
+    """pid -> (parent pid, command name, controlling terminal) of every process we can see."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                raw = handle.read()
+        except OSError:
+            continue
+        name = raw[raw.find("(") + 1 : raw.rfind(")")]
+        fields = raw[raw.rfind(")") + 2 :].split()
+        if len(fields) > 4:
+            table[int(entry)] = (int(fields[1]), name, int(fields[4]))
+    return table
+
+
+def _environ_has(pid: int, variable: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return variable in handle.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def ssh_sessions(
+    table: dict[int, tuple[int, str, int]] | None = None,
+    belongs: Any = None,
+) -> int:
+    """Interactive SSH sessions on this node: pseudo-terminals whose process descends from sshd.
+
+    As SkyPilot counts them: Styx's own calls, Ansible and the agent's connections allocate
+    no terminal, so they never keep a cluster up. Where nodes share a host (local), only the
+    sessions carrying this node's marker (STYX_NODE_ROOT, as the agent itself does) count.
+    """
+    table = process_table() if table is None else table
+    if belongs is None:
+        root = os.environ.get("STYX_NODE_ROOT")
+        mark = f"STYX_NODE_ROOT={root}".encode() if root else None
+        belongs = (lambda pid: _environ_has(pid, mark)) if mark else (lambda _pid: True)
+    terminals = set()
+    for pid, (_ppid, _name, tty) in table.items():
+        major = (tty >> 8) & 0xFFF
+        if not 136 <= major <= 143 or tty in terminals:  # Unix98 pseudo-terminals
+            continue
+        parent, seen = table[pid][0], 0
+        while parent in table and seen < 64:
+            if table[parent][1].startswith("sshd"):
+                if belongs(pid):
+                    terminals.add(tty)
+                break
+            parent, seen = table[parent][0], seen + 1
+    return len(terminals)
+
+
+def setup_activity(config: dict[str, Any]) -> tuple[bool, float]:
+    """(setup runs on some node now, the latest end of a setup), from each node's own record."""
+    calls = [
+        (node["name"], subprocess.Popen(
+            ssh_argv(node, _SETUP_PROBE), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        ))
+        for node in config["nodes"]
+    ]  # fmt: skip
+    running, ended = False, 0.0
+    for name, call in calls:
+        try:
+            out, _err = call.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            call.kill()
+            call.communicate()
+            sys.stderr.write(f"agent: autostop could not read the setup record of {name}\n")
+            continue
+        parts = out.decode("ascii", errors="replace").split()
+        if call.returncode != 0 or len(parts) != 2:
+            # An unreachable node cannot be setting up for us; it does not keep the cluster up.
+            sys.stderr.write(f"agent: autostop could not read the setup record of {name}\n")
+            continue
+        running = running or parts[0] == "1"
+        ended = max(ended, float(parts[1]) if parts[1].isdigit() else 0.0)
+    return running, ended
+
+
+def _clocks(db: sqlite3.Connection) -> dict[str, float]:
+    return {r["key"]: float(r["value"]) for r in db.execute("SELECT * FROM activity")}
+
+
+def autostop_state(
+    db: sqlite3.Connection, config: dict[str, Any], now: float, sessions: int | None = None
+) -> dict[str, Any]:
+    """What autostop sees now (for `activity` and the daemon): verdict, idle since, deadline."""
+    autostop = config.get("autostop")
+    jobs = db.execute(
+        "SELECT COUNT(*) FROM jobs WHERE state IN ('PENDING', 'SETTING_UP', 'RUNNING')"
+    ).fetchone()[0]
+    if sessions is None:
+        wants = bool(autostop) and dict(autostop or {}).get("wait_for") == "jobs_and_ssh"
+        sessions = ssh_sessions() if wants else 0
+    spm = float(config.get("seconds_per_minute") or 60.0)
+    verdict, since, deadline = idle_verdict(autostop, _clocks(db), jobs, sessions, now, spm)
+    return {"verdict": verdict, "idle_since": since, "deadline": deadline, "sessions": sessions,
+            "autostop": autostop, "seconds_per_minute": spm}  # fmt: skip
+
+
+def poweroff(config: dict[str, Any]) -> int:
+    """Power every node off, the workers first, then the head (a cloud's autostop action)."""
+    command = "sudo -n shutdown -h now"
+    calls = [subprocess.Popen(ssh_argv(node, command), stdin=subprocess.DEVNULL)
+             for node in config["nodes"][1:]]  # fmt: skip
+    for call in calls:
+        try:
+            call.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            call.kill()
+    return subprocess.call(command.split())
+
+
+class Autostopper:
+    """The daemon's autostop: each turn, notice activity; once due, probe setup, then act."""
+
+    def __init__(self) -> None:
+        self.action: subprocess.Popen[bytes] | None = None
+
+    def step(self, db: sqlite3.Connection, config: dict[str, Any], now: float) -> str:
+        if self.action is not None:
+            code = self.action.poll()
+            if code is None or code == 0:
+                return "fired"  # the cluster is going down around us
+            sys.stderr.write(f"agent: the autostop action failed (exit code {code}); "
+                             "autostop counts the idle time again\n")  # fmt: skip
+            self.action = None
+            with Tx(db):
+                touch(db, "last_busy", now)
+            return "failed"
+        state = autostop_state(db, config, now)
+        verdict = state["verdict"]
+        if verdict == "busy":
+            with Tx(db):
+                touch(db, "last_busy", now)
+        if verdict != "due":
+            return str(verdict)
+        if state["autostop"].get("wait_for") != "none":
+            running, ended = setup_activity(config)
+            if running or ended > state["idle_since"]:
+                with Tx(db):
+                    touch(db, "last_busy" if running else "setup_ended", now if running else ended)
+                return "busy"
+        self.action = fire_autostop(config, state, now)
+        with Tx(db):
+            touch(db, "autostop_fired", now)
+        return "fired"
+
+
+def fire_autostop(
+    config: dict[str, Any], state: dict[str, Any], now: float
+) -> subprocess.Popen[bytes]:
+    """Run the cloud's action: stop (or tear down) the cluster this agent runs on."""
+    action = config.get("autostop_action") or {}
+    me = {"{python}": sys.executable, "{agent}": os.path.abspath(__file__)}
+    argv = [me.get(str(a), str(a)) for a in action.get("argv") or []]
+    if not argv:
+        raise AgentError("autostop is due but no action is configured")
+    autostop = state["autostop"]
+    if action.get("details"):
+        minutes = (now - state["idle_since"]) / state["seconds_per_minute"]
+        argv += ["--at", repr(now), "--idle-minutes", str(autostop.get("idle_minutes")),
+                 "--idle-for", f"{minutes:.2f}"]  # fmt: skip
+        if autostop.get("down"):
+            argv.append("--down")
+    env = {k: v for k, v in os.environ.items() if k not in set(action.get("unset") or ())}
+    env.update({str(k): str(v) for k, v in dict(action.get("env") or {}).items()})
+    verb = "autodown" if autostop.get("down") else "autostop"
+    sys.stderr.write(f"agent: {verb} at {now:.0f}: idle since {state['idle_since']:.0f}; "
+                     f"running {argv[0]}\n")  # fmt: skip
+    sys.stderr.flush()
+    return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=sys.stderr,
+                            stderr=sys.stderr, start_new_session=True)  # fmt: skip
+
+
 def _secrets_address() -> str:
     # An abstract socket (no file, no path-length limit); peers are checked by uid on accept.
     tag = hashlib.sha256(agent_dir().encode("utf-8")).hexdigest()[:24]
@@ -1025,14 +1257,20 @@ def run_daemon() -> None:
     server.setblocking(False)
     with Tx(db):
         touch(db, "daemon_started")
+    autostopper = Autostopper()
     while not stopping:
         try:
             mtime = os.stat(_path("config.json")).st_mtime
             if mtime != config_mtime:  # setup changed the cluster (a node added, say)
                 config, config_mtime = load_config(), mtime
+                with Tx(db):  # a new autostop setting counts its idle time from now (SkyPilot)
+                    touch(db, "configured_at")
             daemon_step(db, config, spawned, vault)
+            autostopper.step(db, config, time.time())
         except sqlite3.Error as exc:  # a busy database: try again next turn
             sys.stderr.write(f"agent: {exc}\n")
+        except (AgentError, OSError, ValueError) as exc:  # autostop must never kill the queue
+            sys.stderr.write(f"agent: autostop: {exc}\n")
         readable, _w, _x = select.select([wake_r, server], [], [], _TICK)
         if server in readable:
             _take_secrets(server, vault)
@@ -1172,7 +1410,8 @@ def _emit(document: object) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="styx-agent")
     sub = parser.add_subparsers(dest="command")
-    for name in ("version", "configure", "status", "stop", "submit", "activity", "launch"):
+    for name in ("version", "configure", "status", "stop", "submit", "activity", "launch",
+                 "poweroff", "autostop"):
         sub.add_parser(name).add_argument("--json", action="store_true")
     start = sub.add_parser("start")
     start.add_argument("--json", action="store_true")
@@ -1272,6 +1511,8 @@ def main(argv: list[str] | None = None) -> int:
             _emit({"running": pid is not None, "pid": pid,
                    "sha256": file_sha256(os.path.abspath(__file__)),
                    "daemon_sha256": _daemon_sha() if pid is not None else None})  # fmt: skip
+        elif command == "poweroff":
+            return poweroff(config)
         elif command == "submit":
             job_id = submit_job(db, config, json.loads(sys.stdin.read()), time.time())
             _wake_daemon()
@@ -1309,6 +1550,8 @@ def main(argv: list[str] | None = None) -> int:
                 "SELECT COUNT(*) FROM jobs WHERE state = 'PENDING'"
             ).fetchone()[0]
             _emit(values)
+        elif command == "autostop":
+            _emit(autostop_state(db, config, time.time()))
         else:
             _parser().print_usage(sys.stderr)
             return 2

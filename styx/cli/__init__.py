@@ -25,6 +25,15 @@ __all__ = ["cli", "main"]
 # when that command runs; tests/unit/cli/test_startup.py keeps the summaries equal to the
 # commands' own and checks which libraries each pure command loads.
 _COMMANDS: dict[str, tuple[str, str, str]] = {
+    "autostop": ("styx.cli.lifecycle", "autostop_command",
+                 "Set (-i N [--down]) or cancel the cluster's autostop: a plan and apply of "
+                 "that change."),
+    "start": ("styx.cli.lifecycle", "start_command",
+              "Start a stopped (or autostopped) cluster again as a plan change; setup only "
+              "where needed."),
+    "stop": ("styx.cli.lifecycle", "stop_command",
+             "Stop the cluster's nodes (folders and disks kept) as a plan change; `start` "
+             "resumes."),
     "apply": ("styx.cli.cluster", "apply_command",
               "Show the plan, ask, provision the cluster, then set its nodes up."),
     "catalog": ("styx.cli.catalog", "catalog_group",

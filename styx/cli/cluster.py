@@ -15,6 +15,7 @@ from styx.cli._common import (
     terminal_reporter,
     use_color,
 )
+from styx.cli.lifecycle import autostop_options, autostop_override, with_options
 from styx.engine import StackRef
 from styx.errors import StyxError
 from styx.jobs import AgentClient, Demand, sync_logs
@@ -22,6 +23,7 @@ from styx.plan import FORMATS, Format, Plan, render, render_text
 from styx.spec import parse_accelerators, parse_cpus
 from styx.workflow import (
     PROJECT,
+    AutostopOverride,
     CommandJob,
     Reporter,
     Target,
@@ -48,6 +50,7 @@ def _color() -> bool:
 
 @click.command("plan")
 @target_options
+@autostop_options
 @click.option("--refresh", is_flag=True, help="Read the real state first; drift shows apart.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
@@ -57,14 +60,20 @@ def _color() -> bool:
               help="Save the plan; `styx apply FILE` then applies exactly this plan.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def plan_command(
-    task_args: TaskArgs, refresh: bool, detailed_exitcode: bool, fmt: Format,
-    out: Path | None, quiet: bool,
+    task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None, refresh: bool,
+    detailed_exitcode: bool, fmt: Format, out: Path | None, quiet: bool,
 ) -> None:
     """Show what `styx apply` would change, without changing anything."""
     if task_args.task is not None and is_saved_plan(task_args.task):
         saved = task_args.task
         raise StyxError(f"{saved} is a saved plan, not a task: see it with `styx show {saved}`, "
                         f"apply it with `styx apply {saved}`")
+    override = autostop_override(idle_minutes, autostop_down)
+    if override is not None and out is not None:
+        # A saved plan records the task and its options, not these flags: its apply would
+        # refuse the plan as out of date.
+        raise StyxError("-i/--down are not saved with a plan: write autostop in the task")
+    task_args = with_options(task_args, autostop=override)
     target = task_args.resolve()
     planned = plan_target(target, refresh=refresh, reporter=terminal_reporter(quiet))
     click.echo(render(planned.plan, fmt, color=_color()), nl=False)
@@ -100,12 +109,14 @@ def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter) -> bool
 
 @click.command("apply")
 @target_options
+@autostop_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
 @click.option("--refresh/--no-refresh", default=True, show_default=True,
               help="Read the real state first, so drift is repaired.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def apply_command(
-    task_args: TaskArgs, yes: bool, refresh: bool, quiet: bool,
+    task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None, yes: bool,
+    refresh: bool, quiet: bool,
 ) -> None:
     """Show the plan, ask, provision the cluster, then set its nodes up.
 
@@ -119,6 +130,7 @@ def apply_command(
                    f"(version {result.stack_version}): {len(result.nodes)} node(s) up; "
                    f"setup ran on {len(result.setup_ran)}.")
         return
+    task_args = with_options(task_args, autostop=autostop_override(idle_minutes, autostop_down))
     if not _apply(task_args.resolve(), yes, refresh, reporter):
         raise click.exceptions.Exit(1)
 
@@ -160,6 +172,16 @@ def _exec(target: Target, reporter: Reporter, detach: bool = False) -> None:
     secrets = [secret.reveal() for secret in target.spec.secrets.values()]
     _follow(target.ref, lambda: submit_job(target, reporter=reporter), reporter, detach,
             secrets)  # fmt: skip
+
+
+def _exec_task(task_args: TaskArgs, override: AutostopOverride | None, reporter: Reporter,
+               detach: bool, quiet: bool) -> None:
+    """The task's run on its cluster; -i/--down first plan and apply that autostop alone."""
+    if override is not None:
+        from styx.cli.lifecycle import set_autostop
+
+        set_autostop(with_options(task_args, autostop=override).resolve(), True, quiet)
+    _exec(task_args.resolve(), reporter, detach)
 
 
 def _command_job(command: str, task_args: TaskArgs) -> CommandJob:
@@ -217,10 +239,12 @@ def _exec_words(words: tuple[str, ...], task_args: TaskArgs) -> tuple[str, str |
 @click.command("exec")
 @click.argument("words", nargs=-1, metavar="[CLUSTER] TASK|COMMAND")
 @target_options_without_task
+@autostop_options
 @click.option("-d", "--detach", is_flag=True, help="Return once the job is queued; print its id.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the job's output.")
 def exec_command(
-    words: tuple[str, ...], task_args: TaskArgs, detach: bool, quiet: bool,
+    words: tuple[str, ...], task_args: TaskArgs, idle_minutes: int | None,
+    autostop_down: bool | None, detach: bool, quiet: bool,
 ) -> None:
     """Queue a task's `run` or a command on a cluster and follow its output (Ctrl-C
     stops following).
@@ -231,10 +255,11 @@ def exec_command(
       styx exec mycluster 'echo hi'    a command on mycluster's head (--num-nodes N: N nodes)
     """
     reporter = terminal_reporter(quiet)
+    override = autostop_override(idle_minutes, autostop_down)
     cluster, task, command = _exec_words(words, task_args)
     if task is None and command is None:
         if task_args.options.stack_file is not None:
-            _exec(TaskArgs(None, task_args.options).resolve(), reporter, detach)
+            _exec_task(TaskArgs(None, task_args.options), override, reporter, detach, quiet)
             return
         where = f" to run on {cluster}" if cluster else ""
         raise StyxError(f"name a task file or a command{where}: `styx exec [CLUSTER] "
@@ -248,15 +273,18 @@ def exec_command(
         if choice.kind == "cluster":
             raise StyxError(f"{task} is a cluster: name what to run on it, "
                             f"`styx exec {task} TASK.yaml` or `styx exec {task} 'COMMAND'`")
-        _exec(TaskArgs(Path(task), task_args.options).resolve(), reporter, detach)
+        _exec_task(TaskArgs(Path(task), task_args.options), override, reporter, detach, quiet)
         return
     ref = require_cluster(cluster)
     if task is not None:
         options = replace(task_args.options, stack_name=cluster)
         reporter.info(f"running task {task} on cluster {cluster}")
-        _exec(TaskArgs(Path(task), options).resolve(), reporter, detach)
+        _exec_task(TaskArgs(Path(task), options), override, reporter, detach, quiet)
         return
     assert command is not None
+    if override is not None:
+        raise StyxError(f"-i/--down change the cluster's autostop, which a command does not "
+                        f"carry: run `styx autostop {cluster} -i N` (or give the task file)")
     job = _command_job(command, task_args)
     reporter.info(f"running a command on cluster {cluster} "
                   f"({job.num_nodes} node{'s' if job.num_nodes != 1 else ''})")
@@ -266,13 +294,16 @@ def exec_command(
 
 @click.command("launch")
 @target_options
+@autostop_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
 @click.option("-d", "--detach", is_flag=True, help="Return once the job is queued; print its id.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def launch_command(
-    task_args: TaskArgs, yes: bool, detach: bool, quiet: bool,
+    task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None, yes: bool,
+    detach: bool, quiet: bool,
 ) -> None:
     """Apply, then exec: SkyPilot's `sky launch` habit."""
+    task_args = with_options(task_args, autostop=autostop_override(idle_minutes, autostop_down))
     target = task_args.resolve()
     reporter = terminal_reporter(quiet)
     if not _apply(target, yes, True, reporter):

@@ -85,6 +85,8 @@ def render_status(clusters: Sequence[ClusterStatus], now: datetime | None = None
         out.append(line(row))
         if c.problem is not None:
             out.append(f"  cannot read this stack: {c.problem}")
+        if c.state_detail is not None:
+            out.append(f"  {c.state}: {c.state_detail}")
         name_width = max((len(n.name) for n in c.nodes), default=0)
         for n in c.nodes:
             live = "answers" if n.reachable else "not answering"

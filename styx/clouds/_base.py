@@ -13,17 +13,19 @@ What a cloud provides today:
 - `node_outputs(outputs)`: the nodes from a stack's outputs, host keys verified;
 - `check_file_mounts(destinations)`: where a mount may land on its nodes.
 
-Stopping and starting a node (a resource state, so a plan change) and the action autostop
-takes are added here, per cloud, when they become real; until then both clouds warn that
-`autostop` is not enforced.
+- a node's state (running | stopped) is an input of its resource in the graph (every decl
+  whose args carry "state"), so `styx stop`/`start` are plan changes and a refresh sees a
+  node stopped behind Styx's back (an autostop) as drift;
+- `autostop_action(...)`: what the head's agent runs when autostop is due.
 """
 
 from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from styx.graph import ResourceGraph
@@ -110,6 +112,18 @@ class Cloud(abc.ABC):
     def check_file_mounts(self, destinations: Iterable[str]) -> None:
         """CloudError for a mount destination the nodes cannot take; any path by default."""
         del destinations
+
+    def autostop_action(
+        self, cluster: str, nodes: Sequence[str], record: Path
+    ) -> Mapping[str, Any] | None:
+        """What the head's agent runs to stop its cluster (config["autostop_action"]).
+
+        {"argv": [...], "env": {...}, "unset": [...], "details": bool}; with details the
+        agent appends --at T --idle-minutes N --idle-for M [--down]. `record` is where a
+        cloud whose nodes run on this machine writes what happened (None: no autostop).
+        """
+        del cluster, nodes, record
+        return None
 
     # What a cloud whose nodes run on this very machine (local) finds here, stack or not: a
     # killed apply or a lost checkpoint leaves nodes no stack records. Other clouds hold

@@ -12,7 +12,13 @@ sync_workdir(client, workdir, applied)       the workdir to the nodes whose copy
 from __future__ import annotations
 
 from styx.jobs._client import AgentClient
-from styx.jobs._install import AgentInstall, install_agent
+from styx.jobs._install import (
+    SECONDS_PER_MINUTE_VAR,
+    AgentInstall,
+    AutostopConfig,
+    install_agent,
+    seconds_per_minute,
+)
 from styx.jobs._model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -28,10 +34,12 @@ from styx.jobs._sync import WorkdirSync, sync_logs, sync_workdir
 
 __all__ = [
     "ACTIVE_STATES",
+    "SECONDS_PER_MINUTE_VAR",
     "TERMINAL_STATES",
     "AgentClient",
     "AgentInstall",
     "AgentNode",
+    "AutostopConfig",
     "Demand",
     "Job",
     "JobNodeExit",
@@ -40,6 +48,7 @@ __all__ = [
     "LogLine",
     "WorkdirSync",
     "install_agent",
+    "seconds_per_minute",
     "sync_logs",
     "sync_workdir",
 ]

@@ -1,5 +1,9 @@
 """Put the agent on a cluster: the file on every node, its config on the head, the daemon started.
 
+Autostop travels in the agent's config: the task's setting, the cloud's action and the length
+of a "minute" (STYX_AUTOSTOP_SECONDS_PER_MINUTE, 60 unless a test shortens it). The daemon
+re-reads its config when it changes, so changing autostop re-configures without a restart.
+
 Idempotent: a node whose copy has the shipped file's SHA-256 is left alone, and the daemon
 is restarted only when the file it runs differs from the one now installed. Local nodes run
 it as a pid-file daemon (their nodes are plain sshd sessions); elsewhere a systemd unit runs
@@ -8,16 +12,51 @@ it when systemd and passwordless sudo are there, else the same pid-file daemon.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from styx.agent import agent_sha256, agent_source
-from styx.errors import JobError
+from styx.errors import JobError, StyxError
 from styx.jobs._client import AGENT_COMMAND, AgentClient
 from styx.jobs._model import AgentNode
 
-__all__ = ["AgentInstall", "install_agent"]
+__all__ = ["SECONDS_PER_MINUTE_VAR", "AgentInstall", "AutostopConfig", "install_agent",
+           "seconds_per_minute"]
+
+# How many seconds an autostop "minute" lasts on the agents this Styx configures (tests).
+SECONDS_PER_MINUTE_VAR = "STYX_AUTOSTOP_SECONDS_PER_MINUTE"
+
+
+def seconds_per_minute() -> float:
+    """60, or what STYX_AUTOSTOP_SECONDS_PER_MINUTE says (a positive number)."""
+    raw = os.environ.get(SECONDS_PER_MINUTE_VAR)
+    if not raw:
+        return 60.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise StyxError(f"{SECONDS_PER_MINUTE_VAR} must be a positive number of seconds, "
+                        f"not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class AutostopConfig:
+    """Autostop as the agent enforces it: the task's setting and the cloud's action."""
+
+    setting: Mapping[str, object] | None  # idle_minutes, down, wait_for; None: off
+    action: Mapping[str, object] | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "autostop": dict(self.setting) if self.setting else None,
+            "autostop_action": dict(self.action) if self.action else None,
+            "seconds_per_minute": seconds_per_minute(),
+        }
 
 
 @dataclass(frozen=True)
@@ -64,11 +103,15 @@ def install_agent(
     client: AgentClient,
     nodes: Sequence[AgentNode],
     cluster: Mapping[str, str | None],
+    autostop: AutostopConfig | None = None,
 ) -> AgentInstall:
     """Install (or upgrade) the agent on every node and start it on the head.
 
     `cluster` carries cluster, cloud, region and zone (for SKYPILOT_CLUSTER_INFO).
     """
+    if autostop is not None and autostop.setting and not autostop.action:
+        raise JobError(f"the {cluster.get('cloud')} cloud has no way to autostop a cluster",
+                       cluster=client.access.cluster)  # fmt: skip
     sha = agent_sha256()
     source = agent_source()
 
@@ -89,6 +132,7 @@ def install_agent(
         "configure",
         stdin={
             **dict(cluster),
+            **(autostop or AutostopConfig(None, None)).to_json(),
             "nodes": [n.to_json() for n in sorted(nodes, key=lambda n: n.rank)],
             "private_key": key,
             "known_hosts": _known_hosts(nodes),

@@ -44,7 +44,9 @@ def node_steps(steps: Sequence[Step], cluster: str) -> dict[str, str]:
     for step in steps:
         verb = _verb(step)
         if verb and step.name.startswith(cluster + "-"):
-            found[step.name[len(cluster) + 1 :]] = verb
+            # AWS keeps a node's running/stopped state in a resource of its own, <node>-state.
+            node = step.name[len(cluster) + 1 :]
+            found[node.removesuffix("-state") if verb == "stops" else node] = verb
     return found
 
 

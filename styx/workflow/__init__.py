@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     )
     from styx.workflow._target import (
         PROJECT,
+        AutostopOverride,
         NameChoice,
         Target,
         TargetOptions,
@@ -79,6 +80,7 @@ __all__ = [
     "CLUSTER_STATES",
     "PROJECT",
     "ApplyResult",
+    "AutostopOverride",
     "ClusterCost",
     "ClusterResources",
     "ClusterState",
@@ -161,8 +163,8 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "styx.workflow._down": ("DownResult", "down_stack"),
         "styx.workflow._exec": (
-            "CommandJob", "applied_workdir", "require_setup_complete",
-            "submit_command", "sync_target_workdir",
+            "CommandJob", "applied_workdir", "require_setup_complete", "submit_command",
+            "sync_target_workdir",
         ),
         "styx.workflow._history": (
             "HistoryEntry", "VersionShow", "diff_records", "diff_versions", "dump_yaml",
@@ -182,12 +184,13 @@ __getattr__, __dir__ = lazy_exports(
             "write_saved_plan",
         ),
         "styx.workflow._status": (
-            "ClusterStatus", "NodeStatus", "cluster_status", "CLUSTER_STATES", "ClusterResources",
-            "ClusterState", "ClusterStatusJSON",
+            "CLUSTER_STATES", "ClusterResources", "ClusterState", "ClusterStatus",
+            "ClusterStatusJSON", "NodeStatus", "cluster_status",
         ),
         "styx.workflow._target": (
-            "PROJECT", "Target", "TargetOptions", "git_commit", "resolve_target", "stack_dir",
-            "NameChoice", "choose_task_or_cluster", "known_clusters", "require_cluster",
+            "PROJECT", "NameChoice", "Target", "TargetOptions", "choose_task_or_cluster",
+            "git_commit", "known_clusters", "require_cluster", "resolve_target", "stack_dir",
+            "AutostopOverride",
         ),
         "styx.workflow._transfer": (
             "ExportSummary", "export_file_stack", "export_stack", "import_stack",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from styx.errors import Interrupted, StyxError
 from styx.plan import Plan
+from styx.workflow._autostop import clear_record
 from styx.workflow._jobs import install_cluster_agent
 from styx.workflow._lock import lock_path, stack_lock
 from styx.workflow._nodes import cluster_access, node_work
@@ -89,7 +90,16 @@ def apply_planned(
             version = planned.ops.version()
         version_record = started_record(plan, target.spec, planned.graph, version, outputs,
                                         began, rollback_of)  # fmt: skip
+        if target.node_state == "stopped":
+            # `styx stop`: the nodes keep their folders, disks and setup; nothing to set up.
+            # The version is billed at the disk rate from now on (cost-report).
+            write_record(target.ref, finished_record(
+                replace(version_record, state="stopped", stopped_cost=plan.cost_after),
+                "succeeded", {}))  # fmt: skip
+            return ApplyResult(plan=plan, applied=True, stack_version=version)
         write_record(target.ref, version_record)
+        # The nodes run again: what an autostop recorded is history now.
+        clear_record(target.state_dir)
         access = cluster_access(outputs, target.state_dir, target.ref.stack)
         work = node_work(target.spec, target.cluster)
         names = {n.name for n in access.nodes}

@@ -9,5 +9,6 @@ __all__ = ["Program", "compile_target", "program_for"]
 
 
 def compile_target(target: Target) -> ResourceGraph:
-    """The target's resource graph (pure: no engine, no credentials)."""
-    return compile_spec(target.spec, target.cluster, target.stack_file)
+    """The target's resource graph (pure: no engine, no credentials), nodes in its state."""
+    graph = compile_spec(target.spec, target.cluster, target.stack_file)
+    return graph.with_node_state(target.node_state)

@@ -7,9 +7,11 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from styx.agent import agent_sha256
+from styx.clouds import cloud_named
 from styx.engine import StackOps, StackRef, default_backend_url, open_stack
 from styx.errors import JobError, NodeError, StackNotFoundError
 from styx.jobs import (
@@ -17,6 +19,7 @@ from styx.jobs import (
     AgentClient,
     AgentInstall,
     AgentNode,
+    AutostopConfig,
     Demand,
     Job,
     JobRequest,
@@ -25,11 +28,12 @@ from styx.jobs import (
 from styx.nodes import ClusterAccess
 from styx.plan import RunningJob, Step, jobs_at_risk, node_steps
 from styx.spec import Spec
+from styx.workflow._autostop import read_record, record_path
 from styx.workflow._exec import require_setup_complete, sync_target_workdir
 from styx.workflow._lock import lock_path, stack_lock
 from styx.workflow._nodes import cluster_access
 from styx.workflow._progress import Reporter
-from styx.workflow._target import PROJECT, Target, stack_dir
+from styx.workflow._target import PROJECT, Target, resolve_name, stack_dir
 
 __all__ = [
     "cluster_client",
@@ -81,14 +85,24 @@ def agent_nodes(outputs: Mapping[str, Any], access: ClusterAccess, spec: Spec) -
 def install_cluster_agent(
     outputs: Mapping[str, Any], access: ClusterAccess, spec: Spec
 ) -> AgentInstall:
-    """Install or upgrade the agent on the cluster the stack's outputs describe; start it."""
+    """Install or upgrade the agent on the cluster the stack's outputs describe; start it.
+
+    Autostop is the stack's as applied (its outputs), with the action its cloud gives.
+    """
     info = {
         "cluster": access.cluster,
         "cloud": access.cloud,
         "region": outputs.get("region") or spec.resources.region,
         "zone": spec.resources.zone,
     }
-    return install_agent(AgentClient(access), agent_nodes(outputs, access, spec), info)
+    nodes = agent_nodes(outputs, access, spec)
+    setting = outputs.get("autostop")
+    setting = setting if isinstance(setting, Mapping) and setting else None
+    cloud = cloud_named(access.cloud)
+    action = cloud.autostop_action(access.cluster, [n.name for n in nodes],
+                                   record_path(access.state_dir))  # fmt: skip
+    autostop = AutostopConfig(setting, action if setting else None)
+    return install_agent(AgentClient(access), nodes, info, autostop)
 
 
 def cluster_ref(cluster: str, backend_url: str | None = None) -> StackRef:
@@ -146,6 +160,34 @@ def following_job(target: Target | StackRef) -> Iterator[None]:
         yield
 
 
+def command_for(target: Target, verb: str) -> str:
+    """The command that does `verb` to the target's cluster, as the user would type it."""
+    source = Path(target.spec.source)
+    try:
+        shown = str(source.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        shown = str(source)  # outside the folder Styx runs in: the whole path
+    command = f"styx {verb} {shown}"
+    default = resolve_name(target.spec)
+    return command if default == target.cluster else f"{command} -s {target.cluster}"
+
+
+def require_running(target: Target, outputs: Mapping[str, Any]) -> None:
+    """JobError when the cluster is stopped (by `styx stop` or autostop), with the way out."""
+    nodes = [n for n in outputs.get("nodes") or [] if isinstance(n, Mapping)]
+    record = read_record(target.state_dir)
+    stopped = bool(nodes) and all(n.get("state") == "stopped" for n in nodes)
+    if record is None and not stopped:
+        return
+    why = record.describe() if record is not None else "stopped by `styx stop`"
+    if record is not None and record.action == "down":
+        raise JobError(f"cluster {target.cluster} is down ({why}): bring it back with "
+                       f"`{command_for(target, 'apply')}`", cluster=target.cluster)  # fmt: skip
+    raise JobError(f"cluster {target.cluster} is stopped ({why}): start it with "
+                   f"`{command_for(target, 'start')}`, then exec again",
+                   cluster=target.cluster)  # fmt: skip
+
+
 def submit_job(
     target: Target, client: AgentClient | None = None, *, reporter: Reporter | None = None
 ) -> tuple[AgentClient, int]:
@@ -161,6 +203,7 @@ def submit_job(
                     backend=target.ref):
         if client is None:
             outputs, client = _open_cluster(target.ref)
+            require_running(target, outputs)
             require_setup_complete(target, client.access)
             if not _agent_current(client):
                 install_cluster_agent(outputs, client.access, target.spec)

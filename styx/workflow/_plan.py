@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -9,8 +10,10 @@ from typing import Any
 
 from styx.compile import ResourceGraph
 from styx.engine import StackOps, open_stack
+from styx.errors import StyxError
 from styx.nodes import read_node_records, setup_digest
-from styx.plan import NodeSetupState, Plan, node_changes, steps_from_events
+from styx.plan import NodeChange, NodeSetupState, Plan, node_changes, steps_from_events
+from styx.workflow._autostop import autostop_meaning, describe_autostop, read_record
 from styx.workflow._build import compile_target, program_for
 from styx.workflow._jobs import job_warnings
 from styx.workflow._lock import lock_path, stack_holder
@@ -89,6 +92,67 @@ def _with_node_records(
     return OutcomeRecord(nodes) if nodes or record is not None else None
 
 
+def _cluster_changes(
+    target: Target, graph: ResourceGraph, previous: Mapping[str, Any], refresh: bool
+) -> list[NodeChange]:
+    """Node-level changes of the cluster as a whole: its autostop, and its agent."""
+    found = []
+    before = previous.get("autostop")
+    before = dict(before) if isinstance(before, Mapping) and before else None
+    after = dict(graph.autostop) if graph.autostop else None
+    if before != after:
+        cost = graph.hourly_cost
+        found.append(NodeChange(
+            "autostop",
+            f"autostop: {describe_autostop(before)} -> {describe_autostop(after)}; "
+            f"{autostop_meaning(after, cost)} (the head's agent is re-configured, no setup)",
+            (graph.nodes[0],),
+        ))  # fmt: skip
+    if refresh:
+        agent = _agent_change(target, previous)
+        if agent is not None:
+            found.append(agent)
+    return found
+
+
+def _agent_change(target: Target, previous: Mapping[str, Any]) -> NodeChange | None:
+    """The agent (re)install the apply does on the head, as its agent says (refresh only)."""
+    from styx.agent import agent_sha256
+    from styx.jobs import AgentClient
+
+    head = str(previous["nodes"][0].get("name", "head"))
+    try:
+        client = AgentClient(cluster_access(previous, target.state_dir, target.ref.stack))
+        status = client.call("status", timeout=60)
+    except (StyxError, subprocess.TimeoutExpired) as err:
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return NodeChange("agent", f"agent: the head does not answer ({why}); the apply "
+                          "installs and starts it once the nodes run", (head,))  # fmt: skip
+    shipped = agent_sha256()
+    if not status.get("running"):
+        return NodeChange("agent", "agent: not running on the head; started again (its queue "
+                          "is kept)", (head,))  # fmt: skip
+    running = str(status.get("daemon_sha256") or "")
+    if running != shipped:
+        return NodeChange("agent", f"agent: the head runs another version ({running[:12]}); "
+                          f"upgraded to {shipped[:12]} (running jobs go on)", (head,))  # fmt: skip
+    return None
+
+
+def _autostop_warnings(target: Target, applied_nodes: list[str]) -> tuple[str, ...]:
+    """What an autostop left on record, for the plan to say (the head being down)."""
+    record = read_record(target.state_dir)
+    if record is None or not applied_nodes:
+        return ()
+    if record.action == "down":
+        return (f"{target.cluster} was torn down by autodown at {record.when} after "
+                f"{record.idle_minutes:g} idle minutes: its nodes are gone, and this apply "
+                "creates them again",)  # fmt: skip
+    return (f"{target.cluster} was stopped by autostop at {record.when} after "
+            f"{record.idle_minutes:g} idle minutes: `styx start` or `styx apply` starts it "
+            "again (setup re-runs only where needed)",)  # fmt: skip
+
+
 def setup_states(
     record: OutcomeRecord | None, apply_running: bool
 ) -> dict[str, NodeSetupState] | None:
@@ -128,7 +192,11 @@ def plan_target(
         digest=digest.result(),
         setup_states=setup_states(outcomes, holder is not None),
     )
-    warnings = graph.warnings
+    if target.node_state == "stopped":
+        changes, setup_nodes = (), ()  # `styx stop`: the nodes keep their setup, nothing runs
+    elif applied_nodes:
+        changes = (*changes, *_cluster_changes(target, graph, previous, refresh))
+    warnings = (*graph.warnings, *_autostop_warnings(target, applied_nodes))
     for lock in ops.engine_locks():
         warnings = (*warnings, f"the engine is updating the stack right now ({lock.describe()}): "
                     "this plan may be out of date when it ends")  # fmt: skip

@@ -27,6 +27,8 @@ from styx.engine import (
     open_stack,
 )
 from styx.errors import EngineError, StackNotFoundError, StyxError, UnknownClusterError
+from styx.workflow._autostop import read_record
+from styx.workflow._target import stack_dir
 
 __all__ = [
     "CLUSTER_STATES",
@@ -130,6 +132,7 @@ class ClusterStatusJSON(TypedDict):
     jobs_pending: int | None
     hourly_cost: float | None  # what it costs per hour while its machines run
     cost_per_hour_now: float | None  # what it costs per hour in its current state
+    state_detail: str | None
     problem: str | None
     nodes: list[NodeStatusJSON]
 
@@ -153,6 +156,9 @@ class ClusterStatus:
     launched_at: datetime | None = None  # the first apply of the cluster's current life
     hourly_cost: float | None = None  # the recorded price per hour while it runs
     notes: tuple[str, ...] = field(default=())
+    # What the last autostop recorded (at, idle_minutes, action, description), while the
+    # cluster has not run since; None otherwise.
+    autostopped: dict[str, Any] | None = None
 
     @property
     def state(self) -> ClusterState:
@@ -166,12 +172,23 @@ class ClusterStatus:
             return "DOWN"
         up = sum(1 for n in self.nodes if n.reachable)
         if up == 0:
+            if self.autostopped is not None and self.autostopped["action"] == "down":
+                return "DOWN"  # autodown: the nodes are gone, the rest of the stack is not
             return "STOPPED"
         if up < len(self.nodes):
             return "DEGRADED"
         if any(n.setup not in ("ok", "unknown") for n in self.nodes):
             return "INIT"
         return "UP"
+
+    @property
+    def state_detail(self) -> str | None:
+        """Why the cluster is in its state, when Styx knows: "autostopped at T after N idle min"."""
+        if self.autostopped is not None and self.state in ("STOPPED", "DOWN"):
+            return str(self.autostopped["description"])
+        if self.state == "STOPPED" and all(n.recorded_state == "stopped" for n in self.nodes):
+            return "stopped by `styx stop`"
+        return None
 
     @property
     def cost_per_hour_now(self) -> float | None:
@@ -201,6 +218,7 @@ class ClusterStatus:
             "jobs_pending": self.jobs_pending,
             "hourly_cost": self.hourly_cost,
             "cost_per_hour_now": self.cost_per_hour_now,
+            "state_detail": self.state_detail,
             "problem": self.problem,
             "nodes": [_node_json(n) for n in self.nodes],
         }
@@ -229,7 +247,6 @@ def _job_counts(outputs: Mapping[str, Any], ref: StackRef) -> tuple[int | None, 
     """Jobs running and pending, as the head's agent counts them (None, None if it cannot)."""
     from styx.jobs import AgentClient
     from styx.workflow._nodes import cluster_access
-    from styx.workflow._target import stack_dir
 
     try:
         client = AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
@@ -377,6 +394,7 @@ def _cluster(
     autostop = outputs.get("autostop")
     cost = outputs.get("hourly_cost")
     region = outputs.get("region")
+    record = read_record(stack_dir(ref)) if recorded else None
     return ClusterStatus(
         cluster=listing.name,
         cloud=str(outputs.get("cloud", "-")),
@@ -392,6 +410,7 @@ def _cluster(
         launched_at=launched_at if recorded else None,
         hourly_cost=float(cost) if isinstance(cost, int | float) and recorded else None,
         notes=notes,
+        autostopped=record.to_dict() if record is not None else None,
     )
 
 

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from styx.clouds.overrides import ResourceOverrides, apply_overrides
 from styx.engine import StackRef, default_backend_url
 from styx.home import styx_home
-from styx.spec import Spec, StackFile, load_stack, load_task
+from styx.spec import (
+    DEFAULT_AUTOSTOP_MINUTES,
+    Autostop,
+    Spec,
+    StackFile,
+    load_stack,
+    load_task,
+)
 
 __all__ = [
     "PROJECT",
+    "AutostopOverride",
     "NameChoice",
     "Target",
     "TargetOptions",
@@ -21,6 +29,7 @@ __all__ = [
     "git_commit",
     "known_clusters",
     "require_cluster",
+    "resolve_name",
     "resolve_target",
     "stack_dir",
 ]
@@ -43,6 +52,38 @@ class TargetOptions:
     # Where relative local paths resolve; None: the directory Styx runs in (a saved plan
     # pins the folder it was planned from).
     paths_base: Path | None = None
+    # -i/--idle-minutes-to-autostop, --down, --cancel: win over the task's autostop.
+    autostop: AutostopOverride | None = None
+    # `styx stop` plans every node stopped; `styx start` (and apply) running.
+    node_state: str = "running"
+
+
+@dataclass(frozen=True)
+class AutostopOverride:
+    """Autostop flags, as SkyPilot's: -i N, --down, or cancel (no autostop)."""
+
+    idle_minutes: int | None = None
+    down: bool | None = None
+    cancel: bool = False
+
+    def apply(self, spec: Spec) -> Spec:
+        """The spec with its autostop (and every candidate's) replaced as the flags say.
+
+        --down alone keeps the task's idle minutes (SkyPilot's default of 5 when it names
+        none), rather than SkyPilot's 0, which would stop a cluster before `launch` queues
+        its job.
+        """
+        if self.cancel:
+            new: Autostop | None = None
+        else:
+            old = spec.resources.autostop
+            minutes = self.idle_minutes if self.idle_minutes is not None else (
+                old.idle_minutes if old is not None else DEFAULT_AUTOSTOP_MINUTES)
+            down = self.down if self.down is not None else (old.down if old else False)
+            new = Autostop(minutes, down) if old is None else Autostop(minutes, down, old.wait_for)
+        candidates = tuple(replace(c, autostop=new) for c in spec.candidates)
+        return replace(spec, resources=replace(spec.resources, autostop=new),
+                       candidates=candidates)
 
 
 @dataclass(frozen=True)
@@ -52,6 +93,7 @@ class Target:
     spec: Spec
     ref: StackRef
     stack_file: StackFile | None = None
+    node_state: str = "running"  # what the plan asks of every node: running | stopped
 
     @property
     def cluster(self) -> str:
@@ -65,6 +107,11 @@ class Target:
 def stack_dir(ref: StackRef) -> Path:
     """Where a stack's local files live: inventories, ansible runs, job logs."""
     return styx_home() / "stacks" / ref.project / ref.stack
+
+
+def resolve_name(spec: Spec) -> str:
+    """The stack (cluster) name a task gets when no stack name is given."""
+    return _stack_name(spec)
 
 
 def _stack_name(spec: Spec) -> str:
@@ -94,10 +141,17 @@ def resolve_target(task: Path | None, options: TargetOptions = TargetOptions()) 
     )
     if options.overrides is not None:
         spec = apply_overrides(spec, options.overrides)
+    if options.autostop is not None:
+        if options.autostop.idle_minutes is not None and options.autostop.idle_minutes < 0:
+            from styx.errors import StyxError
+
+            raise StyxError("-i/--idle-minutes-to-autostop takes minutes >= 0")
+        spec = options.autostop.apply(spec)
     name = options.stack_name or (stack_file.name if stack_file else None) or _stack_name(spec)
     backend = (stack_file.backend_url if stack_file else None) or default_backend_url()
     passphrase = stack_file.passphrase_file if stack_file else None
-    return Target(spec, StackRef(PROJECT, name, backend, passphrase), stack_file)
+    return Target(spec, StackRef(PROJECT, name, backend, passphrase), stack_file,
+                  options.node_state)
 
 
 def known_clusters(backend_url: str | None = None) -> list[str]:

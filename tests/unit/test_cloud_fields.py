@@ -245,10 +245,10 @@ def test_what_the_local_cloud_cannot_do_is_said() -> None:
                 "resources.zone", "resources.accelerators", "resources.image_id (ami-…)",
                 "resources.image_id (docker:… or a name)"):
         assert support[key] is Support.REFUSED, key
-    for key in ("resources.disk_size", "resources.disk_tier", "resources.labels",
-                "resources.autostop"):
+    for key in ("resources.disk_size", "resources.disk_tier", "resources.labels"):
         assert support[key] is Support.WARNED, key
     assert support["resources.ports"] is Support.HONOURED
+    assert support["resources.autostop"] is Support.HONOURED  # the head's agent enforces it
 
 
 def test_the_spec_layer_knows_the_same_clouds_as_the_table() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from styx.clouds._base import Cloud, FieldRule, Program, Support, images_of
@@ -71,10 +72,9 @@ class Aws(Cloud):
         FieldRule("resources.image_id", R, "Styx boots AMIs: it neither runs docker images "
                   "nor resolves image names", when="docker:… or a name", asks=_not_an_ami),
         FieldRule("resources.labels", H, "tags on every resource"),
-        FieldRule("resources.autostop", W,
-                  "not enforced yet: recorded on the nodes (/etc/styx/autostop.env) for the "
-                  "agent that will; the instance's shutdown behaviour follows `down`",
-                  asks=lambda _s, r: r.autostop is not None),
+        FieldRule("resources.autostop", H,
+                  "the head's agent runs `shutdown -h now` on every node; the instances' "
+                  "shutdown behaviour (stop, or terminate with `down` or spot) does the rest"),
         FieldRule("resources.any_of", H, "the cheapest fitting entry"),
         FieldRule("resources.ordered", H, "the first entry that fits"),
         FieldRule("resources.network_tier", H, "`best`: EFA-capable types in a cluster "
@@ -94,6 +94,19 @@ class Aws(Cloud):
 
     def program(self, graph: ResourceGraph) -> Program:
         return build_program(graph)
+
+    def autostop_action(
+        self, cluster: str, nodes: Sequence[str], record: Path
+    ) -> Mapping[str, Any] | None:
+        """Power the nodes off: EC2 stops or terminates them as their shutdown behaviour says.
+
+        The head powers off its workers first (the agent's `poweroff` subcommand reaches them
+        with the cluster key), then itself. Nothing is recorded on this machine: a refresh
+        reads the instances' state from EC2.
+        """
+        del cluster, record
+        del nodes
+        return {"argv": ["{python}", "{agent}", "poweroff"], "details": False}
 
     def node_outputs(self, outputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """Nodes with the host key each instance printed on its console (an authenticated EC2

@@ -41,6 +41,11 @@ KIND_SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
 KIND_PLACEMENT: Final = "aws:ec2/placementGroup:PlacementGroup"
 KIND_INSTANCE: Final = "aws:ec2/instance:Instance"
 KIND_AMI: Final = "aws:ec2/getAmi:getAmi"  # a lookup (invoke), not a resource
+# An instance's running/stopped state: pulumi-aws keeps this resource in its transit gateway
+# module, but it is the EC2 instance state (StopInstances / StartInstances).
+KIND_INSTANCE_STATE: Final = "aws:ec2transitgateway/instanceState:InstanceState"
+# EBS gp3 in us-east-1, per GB-month, over 730 hours: what a stopped node still costs.
+EBS_GB_HOUR: Final = 0.08 / 730
 
 # A graph value that is either known now or another resource's output (a `ref`).
 Value = str | dict[str, str]
@@ -151,6 +156,10 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
         if profile is not None:
             args["iam_instance_profile"] = profile  # the nodes' access to the task's buckets
         decls.append(ResourceDecl(KIND_INSTANCE, named(node), args, depends_on=network_ready))
+        decls.append(ResourceDecl(KIND_INSTANCE_STATE, named(f"{node}-state"), {
+            "instance_id": ref(named(node), "id"),
+            "state": "running",
+        }))  # fmt: skip
     return ResourceGraph(
         cloud="aws",
         cluster=cluster,
@@ -163,6 +172,8 @@ def compile_aws(spec: Spec, cluster: str, settings: AwsSettings,
         autostop=autostop.to_dict() if autostop is not None else None,
         ports=tuple(str(p) for p in resources.ports),
         choice=picked,
+        stopped_hourly_cost=round(
+            (resources.disk_size_gb or DEFAULT_DISK_GB) * EBS_GB_HOUR * spec.num_nodes, 6),
     )
 
 

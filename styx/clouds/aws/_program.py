@@ -28,6 +28,7 @@ from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs
 from styx.clouds.aws._graph import (
     KIND_AMI,
     KIND_INSTANCE,
+    KIND_INSTANCE_STATE,
     KIND_KEY_FILE,
     KIND_PROVIDER,
     SSH_PORT,
@@ -61,6 +62,7 @@ _RESOURCES: Final[Mapping[str, Callable[..., pulumi.CustomResource]]] = {
     KIND_ROLE: aws.iam.Role,
     KIND_ROLE_POLICY: aws.iam.RolePolicy,
     KIND_PROFILE: aws.iam.InstanceProfile,
+    KIND_INSTANCE_STATE: aws.ec2transitgateway.InstanceState,
 }
 
 # Nested argument blocks, by (kind, dotted path), and the Args class each one becomes.
@@ -155,8 +157,9 @@ def _declare(decl: ResourceDecl, declared: _Declared, provider: pulumi.ProviderR
 
 
 def _node_output(name: str, rank: int, decl: ResourceDecl, instance: pulumi.Resource,
-                 ports: tuple[str, ...]) -> pulumi.Output[dict[str, Any]]:
+                 state: pulumi.Resource, ports: tuple[str, ...]) -> pulumi.Output[dict[str, Any]]:
     assert isinstance(instance, aws.ec2.Instance)
+    assert isinstance(state, aws.ec2transitgateway.InstanceState)
     return pulumi.Output.all(
         name=name,
         rank=rank,
@@ -166,7 +169,7 @@ def _node_output(name: str, rank: int, decl: ResourceDecl, instance: pulumi.Reso
         user=decl.args["tags"]["styx:ssh-user"],
         host_public_key="",  # see the module's docstring: read from the console instead
         instance_id=instance.id,
-        state=instance.instance_state,
+        state=state.state,
         ports=list(ports),
     ).apply(dict)
 
@@ -208,7 +211,7 @@ def build_program(graph: ResourceGraph) -> Callable[[], None]:
                 provider = found
         nodes = [
             _node_output(name, rank, instances[name], declared.resources[instances[name].name],
-                         graph.ports)
+                         declared.resources[f"{instances[name].name}-state"], graph.ports)
             for rank, name in enumerate(graph.nodes)
         ]
         key = declared.resources[key_file]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from styx.clouds._base import Cloud, FieldRule, HostHoldings, Program, Support, images_of
 from styx.clouds.local._graph import compile_local
 from styx.clouds.local._host import check_file_mounts, outside_home
+from styx.clouds.local._paths import LocalClusterPaths
 from styx.clouds.local._sweep import find_leftovers, host_clusters, listen_address, sweep_cluster
 from styx.errors import NodeError
 from styx.graph import ResourceGraph
@@ -84,9 +86,9 @@ class Local(Cloud):
                   when="docker:… or a name", asks=_image(ami=False)),
         FieldRule("resources.labels", W, "local resources carry no labels",
                   asks=lambda _s, r: bool(r.labels)),
-        FieldRule("resources.autostop", W,
-                  "not enforced yet: the cluster runs until `styx down`",
-                  asks=lambda _s, r: r.autostop is not None),
+        FieldRule("resources.autostop", H,
+                  "the head's agent stops every node's processes (folders kept) after the "
+                  "idle minutes; with `down`, removes the nodes"),
         FieldRule("resources.any_of", H, "the first entry that fits this host"),
         FieldRule("resources.ordered", H, "the first entry that fits this host"),
         FieldRule("resources.network_tier", W, "nodes share this host's loopback network",
@@ -119,6 +121,14 @@ class Local(Cloud):
 
     def check_file_mounts(self, destinations: Iterable[str]) -> None:
         check_file_mounts(destinations)
+
+    def autostop_action(
+        self, cluster: str, nodes: Sequence[str], record: Path
+    ) -> Mapping[str, Any] | None:
+        from styx.clouds.local._autostop import action
+
+        cluster_dir = LocalClusterPaths(styx_home().expanduser().resolve(), cluster).cluster_dir
+        return action(cluster_dir, record, nodes)
 
     def host_leftovers(self, cluster: str) -> HostHoldings:
         found = find_leftovers(styx_home(), cluster)

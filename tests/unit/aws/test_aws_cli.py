@@ -86,9 +86,9 @@ def test_stack_file_sets_the_ssh_networks(tmp_path: Path) -> None:
     stack = tmp_path / "prod.yaml"
     stack.write_text(f"name: prod\ntask: {CPU}\nallowed_ssh_cidrs: [203.0.113.0/24]\n")
     data = json.loads(invoke("compile", "--stack-file", str(stack), "--format", "json"))
-    # No warning about SSH open to the world: the task's port 8888 still is (warned), and
-    # autostop is not enforced yet.
+    # No warning about SSH open to the world: the task's port 8888 still is (warned);
+    # autostop is enforced by the head's agent now, so it is no warning.
     assert data["cluster"] == "prod" and not any(w.startswith("SSH") for w in data["warnings"])
-    assert any("resources.autostop" in w for w in data["warnings"])
+    assert not any("resources.autostop" in w for w in data["warnings"])
     firewall = next(r for r in data["resources"] if r["kind"].endswith("SecurityGroup"))
     assert firewall["args"]["ingress"][0]["cidr_blocks"] == ["203.0.113.0/24"]

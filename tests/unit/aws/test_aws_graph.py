@@ -45,7 +45,7 @@ def test_cpu_example_is_a_complete_cluster() -> None:
         "aws:ec2/vpc:Vpc", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/subnet:Subnet",
         "aws:ec2/routeTable:RouteTable", "aws:ec2/routeTableAssociation:RouteTableAssociation",
         "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/getAmi:getAmi",
-        "aws:ec2/instance:Instance",
+        "aws:ec2/instance:Instance", "aws:ec2transitgateway/instanceState:InstanceState",
     ]
     assert graph.nodes == ("head",)
     assert graph.hourly_cost == pytest.approx(0.192)  # m6i.xlarge in us-east-1

@@ -131,6 +131,8 @@ def test_every_resource_with_its_type_and_provider(gpu_graph: ResourceGraph,
         "aws:ec2/routeTableAssociation:RouteTableAssociation",
         "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/placementGroup:PlacementGroup",
         "aws:ec2/instance:Instance", "aws:ec2/instance:Instance",
+        "aws:ec2transitgateway/instanceState:InstanceState",
+        "aws:ec2transitgateway/instanceState:InstanceState",
     ])
     for created in run.mocks.created:
         if created.typ.startswith("aws:"):
@@ -254,3 +256,55 @@ def test_a_wrong_argument_name_fails(gpu_graph: ResourceGraph,
               if r.kind == "aws:ec2/instance:Instance" else r for r in gpu_graph.resources]
     with pytest.raises(TypeError, match="instance_typ"):
         run_program(replace(gpu_graph, resources=tuple(broken)), monkeypatch)
+
+
+def test_node_state_is_an_instance_state_resource(gpu_graph: ResourceGraph, styx_home: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`styx stop`/`start` compile to pulumi-aws's InstanceState of each instance."""
+    state_type = "aws:ec2transitgateway/instanceState:InstanceState"
+    running = run_program(gpu_graph, monkeypatch)
+    states = {c.name: c.inputs for c in running.mocks.of_type(state_type)}
+    assert states == {
+        "gpu-head-state": {"instanceId": "gpu-head-id", "state": "running"},
+        "gpu-worker1-state": {"instanceId": "gpu-worker1-id", "state": "running"},
+    }
+    pulumi.runtime.settings.reset_options()
+    stopped_graph = gpu_graph.with_node_state("stopped")
+    stopped = run_program(stopped_graph, monkeypatch)
+    assert {c.inputs["state"] for c in stopped.mocks.of_type(state_type)} == {"stopped"}
+    # The instances themselves are unchanged: a stop is no replacement.
+    assert ([c.inputs for c in stopped.mocks.of_type("aws:ec2/instance:Instance")]
+            == [c.inputs for c in running.mocks.of_type("aws:ec2/instance:Instance")])
+    assert [n["state"] for n in stopped.exports["nodes"]] == ["stopped", "stopped"]
+    # Stopped, the cluster costs its disks only: 2 root volumes at gp3's $0.08/GB-month.
+    sizes = [c.inputs["rootBlockDevice"]["volumeSize"]
+             for c in stopped.mocks.of_type("aws:ec2/instance:Instance")]
+    assert stopped.exports["hourly_cost"] == pytest.approx(sum(sizes) * 0.08 / 730, abs=1e-6)
+    assert stopped.exports["hourly_cost"] < gpu_graph.hourly_cost / 100
+
+
+@pytest.mark.parametrize(("autostop", "spot", "behaviour"), [
+    ("{idle_minutes: 10}", False, "stop"),
+    ("{idle_minutes: 10, down: true}", False, "terminate"),
+    ("10", True, "terminate"),  # a one-time spot instance cannot stop
+])
+def test_autostop_compiles_to_the_shutdown_behaviour(
+    task: Callable[[str], Spec], styx_home: Path, monkeypatch: pytest.MonkeyPatch,
+    autostop: str, spot: bool, behaviour: str,
+) -> None:
+    """The head's agent powers the nodes off; EC2 stops or terminates them as the program said."""
+    spec = task(f"resources: {{infra: aws/us-east-1, cpus: 4, use_spot: {str(spot).lower()}, "
+                f"autostop: {autostop}}}\nnum_nodes: 2\n")
+    graph = compile_aws(spec, "auto", AwsSettings(allowed_ssh_cidrs=("198.51.100.0/24",)))
+    run = run_program(graph, monkeypatch)
+    instances = run.mocks.of_type("aws:ec2/instance:Instance")
+    assert [i.inputs["instanceInitiatedShutdownBehavior"] for i in instances] == [behaviour] * 2
+    assert run.exports["autostop"]["idle_minutes"] == 10
+
+
+def test_the_agent_powers_aws_nodes_off() -> None:
+    from styx.clouds import cloud_named
+
+    action = cloud_named("aws").autostop_action("c", ["head", "worker1"], Path("/nowhere"))
+    assert action is not None
+    assert list(action["argv"]) == ["{python}", "{agent}", "poweroff"]

@@ -37,3 +37,11 @@ def test_deleting_or_stopping_warns_and_other_updates_do_not() -> None:
     )
     assert jobs_at_risk([step("c-head", Action.UPDATE, resize)], "c", JOBS, 7090.0) == ()
     assert jobs_at_risk([step("other-head", Action.DELETE)], "c", JOBS, 7090.0) == ()
+
+
+def test_stopping_an_aws_node_through_its_instance_state_warns_for_the_node() -> None:
+    stop = PropertyChange("state", DiffKind.UPDATE, "running", "stopped")
+    steps = [step("c-worker1-state", Action.UPDATE, stop)]
+    assert jobs_at_risk(steps, "c", JOBS, 7090.0) == (
+        "worker1 runs job 7 (train, running 1h41m): this change stops worker1 and kills it",
+    )
