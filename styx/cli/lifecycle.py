@@ -58,6 +58,31 @@ def with_options(task_args: TaskArgs, **changes: Any) -> TaskArgs:
     return TaskArgs(task_args.task, replace(task_args.options, **changes))
 
 
+def lifecycle_target(task_args: TaskArgs, quiet: bool, **changes: Any) -> Target:
+    """The target a lifecycle command changes: a task file's, or a cluster's by name.
+
+    A word is read as `styx down` reads it (a task file when one exists, else a cluster);
+    a cluster named without its task file changes the task its last version applied.
+    """
+    from styx.workflow import applied_target, choose_task_or_cluster, require_cluster
+
+    options = task_args.options
+    name: str | None = None
+    if task_args.task is None and options.stack_file is None and options.stack_name:
+        name = options.stack_name
+    elif task_args.task is not None and options.stack_file is None and not options.stack_name:
+        choice = choose_task_or_cluster(str(task_args.task))
+        if choice.note and not quiet:
+            click.echo(choice.note, err=True)
+        name = choice.word if choice.kind == "cluster" else None
+    if name is None:
+        return with_options(task_args, **changes).resolve()
+    target = applied_target(require_cluster(name), options.secret_overrides)
+    autostop: AutostopOverride | None = changes.get("autostop")
+    spec = autostop.apply(target.spec) if autostop is not None else target.spec
+    return replace(target, spec=spec, node_state=changes.get("node_state", "running"))
+
+
 def _confirm(yes: bool, question: str) -> Callable[[Plan], bool]:
     from styx.plan import render_text
 
@@ -104,7 +129,7 @@ def _apply(target: Target, yes: bool, quiet: bool, question: str,
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def stop_command(task_args: TaskArgs, yes: bool, quiet: bool) -> None:
     """Stop the cluster's nodes (folders and disks kept) as a plan change; `start` resumes."""
-    target = with_options(task_args, node_state="stopped").resolve()
+    target = lifecycle_target(task_args, quiet, node_state="stopped")
     _apply(target, yes, quiet, "Stop these nodes?")
 
 
@@ -114,7 +139,7 @@ def stop_command(task_args: TaskArgs, yes: bool, quiet: bool) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def start_command(task_args: TaskArgs, yes: bool, quiet: bool) -> None:
     """Start a stopped (or autostopped) cluster again as a plan change; setup only where needed."""
-    target = task_args.resolve()
+    target = lifecycle_target(task_args, quiet)
     _apply(target, yes, quiet, "Start these nodes?")
 
 
@@ -149,7 +174,7 @@ def autostop_command(task_args: TaskArgs, idle_minutes: int | None, autostop_dow
     override = autostop_override(idle_minutes, autostop_down, cancel)
     if override is None:
         raise StyxError("say what autostop to set: -i MINUTES [--down], or --cancel")
-    set_autostop(with_options(task_args, autostop=override).resolve(), yes, quiet)
+    set_autostop(lifecycle_target(task_args, quiet, autostop=override), yes, quiet)
 
 
 def set_autostop(target: Target, yes: bool, quiet: bool) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from styx.workflow._history import (
         HistoryEntry,
         VersionShow,
+        applied_target,
         diff_records,
         diff_versions,
         dump_yaml,
@@ -102,6 +103,7 @@ __all__ = [
     "UnlockResult",
     "VersionRecord",
     "VersionShow",
+    "applied_target",
     "applied_workdir",
     "apply_planned",
     "apply_saved_plan",
@@ -168,7 +170,8 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "styx.workflow._history": (
             "HistoryEntry", "VersionShow", "diff_records", "diff_versions", "dump_yaml",
-            "rollback", "rollback_target", "show_version", "stack_history", "task_yaml",
+            "applied_target", "rollback", "rollback_target", "show_version", "stack_history",
+            "task_yaml",
         ),
         "styx.workflow._jobs": (
             "cluster_client", "cluster_ref", "following_job", "install_cluster_agent",

@@ -281,9 +281,9 @@ def diff_versions(ref: StackRef, a: int, b: int | None = None) -> Plan:
 
 
 def rollback_target(
-    ref: StackRef, version: int, secrets: Mapping[str, str] | None = None
+    ref: StackRef, version: int | None, secrets: Mapping[str, str] | None = None
 ) -> Target:
-    """The target whose task is version `version`'s, on the same stack.
+    """The target whose task is version `version`'s (None: the latest), on the same stack.
 
     Secret values are never recorded: each named secret comes from `secrets`, else from an
     environment variable of its name (as `--secret NAME` reads it).
@@ -294,6 +294,12 @@ def rollback_target(
         if name not in given and name in os.environ:
             given[name] = os.environ[name]
     return Target(spec_from_task(record.task, given), ref)
+
+
+def applied_target(ref: StackRef, secrets: Mapping[str, str] | None = None) -> Target:
+    """The cluster's task as last applied: what `styx stop|start|autostop CLUSTER` change,
+    by name, with no task file at hand (the backend's version record holds it)."""
+    return rollback_target(ref, None, secrets)
 
 
 def rollback(

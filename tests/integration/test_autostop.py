@@ -69,7 +69,7 @@ class Styx:
                                 cwd=self.work)  # fmt: skip
 
     def status(self, cluster: str = "idle") -> dict[str, Any]:
-        rows = json.loads(self("status", "--json"))
+        rows = json.loads(self("status", "--json", "-a"))  # -a: autodown leaves it DOWN
         return next(r for r in rows if r["cluster"] == cluster)
 
     def node_home(self, node: str, cluster: str = "idle") -> Path:
@@ -98,7 +98,7 @@ class Styx:
         """The cluster answers all along `minutes` idle minutes (the test's only wait)."""
         deadline = time.monotonic() + minutes * SECONDS_PER_MINUTE
         while time.monotonic() < deadline:
-            assert self.status()["state"] == "up"
+            assert self.status()["state"] == "UP"
             time.sleep(1)
 
     def wait_for_state(self, state: str, cluster: str = "idle",
@@ -130,11 +130,12 @@ def _job_id(out: str) -> int:
 
 
 def test_stop_then_start_are_plan_changes(styx: Styx) -> None:
-    out = styx("stop", "idle.yaml", "-y")
+    # By name, as `sky stop idle`: the task its last version applied, from the backend.
+    out = styx("stop", "idle", "-y")
     assert out.count('~ state: "running" -> "stopped"') == 2, out
     assert "cost $0.00/h -> $0.00/h" in out
     row = styx.status()
-    assert (row["state"], row["state_detail"]) == ("stopped", "stopped by `styx stop`")
+    assert (row["state"], row["state_detail"]) == ("STOPPED", "stopped by `styx stop`")
     # The folders stay: the nodes' setup record with them.
     assert (styx.node_home("worker1") / ".styx" / "setup.digest").is_file()
     refused = styx("exec", "idle.yaml", code=1)
@@ -143,7 +144,7 @@ def test_stop_then_start_are_plan_changes(styx: Styx) -> None:
     out = styx("start", "idle.yaml", "-y")
     assert out.count('~ state: "stopped" -> "running"') == 2, out
     assert "setup runs" not in out  # setup inputs unchanged: the nodes kept their setup
-    assert styx.status()["state"] == "up"
+    assert styx.status()["state"] == "UP"
     assert "(worker1) ran on 1" in styx("exec", "idle.yaml")
 
 
@@ -189,8 +190,8 @@ def test_autostop_waits_for_jobs_a_restarted_agent_and_a_slow_setup(styx: Styx) 
 
 
 def test_an_idle_cluster_stops_and_says_so(styx: Styx) -> None:
-    row = styx.wait_for_state("stopped")
-    assert row["state"] == "stopped", row
+    row = styx.wait_for_state("STOPPED")
+    assert row["state"] == "STOPPED", row
     assert row["state_detail"].startswith("autostopped at ")
     assert row["state_detail"].endswith(" after 1 idle min")
     assert "STOPPED: autostopped at" in styx("status")
@@ -206,7 +207,7 @@ def test_start_brings_back_nodes_agent_and_queue(styx: Styx) -> None:
     out = styx("start", "idle.yaml", "--env", "SETUP_GATE=setup-gate", "-y")
     assert "setup ran on 0" in out  # the nodes kept their setup
     row = styx.status()
-    assert (row["state"], row["state_detail"]) == ("up", None)
+    assert (row["state"], row["state_detail"]) == ("UP", None)
     ran = styx("exec", "idle.yaml", "--env", "SETUP_GATE=setup-gate")
     assert "(head) ran on 0" in ran and "(worker1) ran on 1" in ran
     jobs = json.loads(styx("queue", "idle", "--json"))["idle"]
@@ -215,8 +216,8 @@ def test_start_brings_back_nodes_agent_and_queue(styx: Styx) -> None:
 
 def test_autodown_tears_the_nodes_down(styx: Styx) -> None:
     styx("apply", "idle.yaml", "-s", "gone", "--num-nodes", "1", "-i", "1", "--down", "-y", "-q")
-    row = styx.wait_for_state("down", cluster="gone")
-    assert row["state"] == "down", row
+    row = styx.wait_for_state("DOWN", cluster="gone")
+    assert row["state"] == "DOWN", row
     assert row["state_detail"].startswith("autodown at ")
     assert not (styx.home / "h" / "local" / "gone" / "head").exists()
     plan = styx("plan", "idle.yaml", "-s", "gone", "--num-nodes", "1", "-i", "1", "--down",
