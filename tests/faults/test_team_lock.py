@@ -111,8 +111,19 @@ def test_unlock_by_id_releases_a_live_lease_at_once(
     assert not lock.gone
     with pytest.raises(StackLockedError, match="whose lease is live"):
         unlock_stack(ref)  # no id: a live lease is not released on a guess
-    result = unlock_stack(ref, lock.lock_id)
-    assert [r.lock_id for r in result.released] == [lock.lock_id]
+    # `styx unlock STACK LOCK_ID`, as a person types it (the stack file names the backend).
+    stack_file = tmp_path / "team.yaml"
+    stack_file.write_text(f"name: team\ntask: team-task.yaml\nbackend: {ref.backend_url}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "styx", "unlock", "--stack-file", str(stack_file), "team",
+         lock.lock_id, "-y"], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()}, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"team lock {lock.lock_id}: held by" in done.stdout
+    assert f"pid {holder.pid}" in done.stdout
+    assert "Released 1 lock(s) of styx/team." in done.stdout
+    assert [lease for lease in leases(ref) if lease.lock_id == lock.lock_id] == []
     with hold_lease(ref, "apply"):  # at once, no lease to wait for
         pass
     # The old holder's heartbeat (every third of the lease) finds its lease gone, says so.
