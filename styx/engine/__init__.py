@@ -16,8 +16,14 @@ if TYPE_CHECKING:
         sdk_version,
     )
     from styx.engine._ops import EngineUpdate, EventSink, PreviewOutcome, StackOps
-    from styx.engine._refs import StackRef, default_backend_url, file_backend_stacks
-    from styx.engine._workspace import StackListing, ensure_passphrase_file, list_stacks, open_stack
+    from styx.engine._refs import (
+        StackListing,
+        StackRef,
+        default_backend_url,
+        file_backend_is_empty,
+        file_backend_stacks,
+    )
+    from styx.engine._workspace import ensure_passphrase_file, list_stacks, open_stack
 
 __all__ = [
     "DYNAMIC_PROVIDER_SHIM",
@@ -31,6 +37,7 @@ __all__ = [
     "default_backend_url",
     "engine_bin_dir",
     "ensure_passphrase_file",
+    "file_backend_is_empty",
     "file_backend_stacks",
     "find_engine",
     "install_engine",
@@ -49,9 +56,12 @@ __getattr__, __dir__ = lazy_exports(
             "sdk_version",
         ),
         "styx.engine._ops": ("EventSink", "PreviewOutcome", "StackOps", "EngineUpdate"),
-        "styx.engine._refs": ("StackRef", "default_backend_url", "file_backend_stacks"),
+        "styx.engine._refs": (
+            "StackListing", "StackRef", "default_backend_url", "file_backend_is_empty",
+            "file_backend_stacks",
+        ),
         "styx.engine._workspace": (
-            "StackListing", "ensure_passphrase_file", "list_stacks", "open_stack",
+            "ensure_passphrase_file", "list_stacks", "open_stack",
         ),
     },
 )

@@ -7,8 +7,6 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -20,7 +18,13 @@ from styx._fs import storage, storage_error
 from styx.engine._backend import engine_backend_url
 from styx.engine._errors import classify
 from styx.engine._install import Engine, engine_bin_dir, find_engine, sdk_version
-from styx.engine._refs import StackRef, default_backend_url, file_backend_stacks
+from styx.engine._refs import (
+    StackListing,
+    StackRef,
+    default_backend_url,
+    file_backend_is_empty,
+    file_backend_stacks,
+)
 from styx.errors import EngineNotFoundError, PassphraseError
 from styx.home import styx_home
 from styx.retention import RetentionPolicy, engine_log_settings
@@ -287,16 +291,6 @@ def stack_env(ref: StackRef) -> Mapping[str, str]:
         return _passphrase_env(ref.passphrase_file, ref.backend_url, ref.project, engine)
 
 
-@dataclass(frozen=True)
-class StackListing:
-    """A stack in a backend, as the engine lists it."""
-
-    name: str
-    last_update: datetime | None
-    resource_count: int | None
-    update_in_progress: bool
-
-
 def list_stacks(project: str, backend_url: str | None = None) -> list[StackListing]:
     """Every stack of `project` in the backend (the default file backend unless named).
 
@@ -304,12 +298,8 @@ def list_stacks(project: str, backend_url: str | None = None) -> list[StackListi
     engine (a fresh home's `styx status`).
     """
     url = backend_url or default_backend_url()
-    root = _file_backend_root(url)
-    if root is not None and not (root / ".pulumi" / "stacks" / project).is_dir():
-        # The legacy layout keeps stacks directly in stacks/; only then ask the engine.
-        legacy = root / ".pulumi" / "stacks"
-        if not legacy.is_dir() or not any(legacy.glob("*.json*")):
-            return []
+    if file_backend_is_empty(project, url):
+        return []
     engine = find_engine()
     if engine is None:
         raise EngineNotFoundError("no Pulumi engine found; run `styx engine install`")

@@ -17,14 +17,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
 from styx.clouds import HOST_CLOUDS, cloud_named
-from styx.engine import (
+
+# The engine's workspace (and Pulumi's SDK) is imported only once a stack is there to read:
+# `styx status` of a fresh home starts no engine and loads no SDK (issue 17).
+from styx.engine._refs import (
     StackListing,
-    StackOps,
     StackRef,
     default_backend_url,
+    file_backend_is_empty,
     file_backend_stacks,
-    list_stacks,
-    open_stack,
 )
 from styx.errors import EngineError, StackNotFoundError, StyxError, UnknownClusterError
 from styx.workflow._autostop import read_record
@@ -258,6 +259,10 @@ def _job_counts(outputs: Mapping[str, Any], ref: StackRef) -> tuple[int | None, 
 
 def _listings(project: str, backend_url: str | None) -> list[StackListing]:
     url = backend_url or default_backend_url()
+    if file_backend_is_empty(project, url):
+        return []
+    from styx.engine import list_stacks
+
     try:
         return list_stacks(project, backend_url)
     except EngineError:
@@ -315,6 +320,8 @@ def cluster_status(
 
 def _stack_status(listing: StackListing, ref: StackRef, refresh: bool) -> ClusterStatus | None:
     try:
+        from styx.engine import StackOps, open_stack
+
         ops = StackOps(open_stack(ref, create=False))
         # The history is another engine process: read it beside the outputs.
         with ThreadPoolExecutor(max_workers=1) as pool:
