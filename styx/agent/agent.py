@@ -1098,8 +1098,10 @@ def autostop_state(
         "SELECT COUNT(*) FROM jobs WHERE state IN ('PENDING', 'SETTING_UP', 'RUNNING')"
     ).fetchone()[0]
     if sessions is None:
-        wants = bool(autostop) and dict(autostop or {}).get("wait_for") == "jobs_and_ssh"
-        sessions = ssh_sessions() if wants else 0
+        mode = dict(autostop or {}).get("wait_for") or "jobs_and_ssh"  # SkyPilot's default
+        wants = bool(autostop) and mode == "jobs_and_ssh"
+        # The /proc scan only when it can matter: a job keeps the cluster up anyway.
+        sessions = ssh_sessions() if wants and not jobs else 0
     spm = float(config.get("seconds_per_minute") or 60.0)
     verdict, since, deadline = idle_verdict(autostop, _clocks(db), jobs, sessions, now, spm)
     return {"verdict": verdict, "idle_since": since, "deadline": deadline, "sessions": sessions,

@@ -164,29 +164,35 @@ def test_autostop_waits_for_jobs_a_restarted_agent_and_a_slow_setup(styx: Styx) 
     # A changed env re-runs setup, which waits for its gate: setup time is never idle time.
     apply = styx.start("apply", "idle.yaml", "-i", "1", "--env", "SETUP_GATE=setup-gate",
                        "-y", "-q")
-    outcome = styx.node_home("head") / ".styx" / "setup.outcome"
-    deadline = time.monotonic() + 240
-    while not (outcome.is_file() and outcome.read_text().startswith("started")):
-        assert time.monotonic() < deadline
-        if apply.poll() is not None:
-            pytest.fail("the apply ended before its setup started: " + "".join(apply.communicate()))
-        time.sleep(0.2)
-    styx.open_gate("job-gate")
-    styx.stays_up(2.5)
-    jobs = {j["id"]: j for j in json.loads(styx("queue", "idle", "--json"))["idle"]}
-    assert jobs[job]["state"] == "SUCCEEDED"
-    # An interactive SSH session (a terminal) on the head counts too (wait_for jobs_and_ssh,
-    # SkyPilot's default); Styx's own calls, made all along by `styx status`, do not.
-    session = styx.terminal_on_head()
     try:
-        styx.open_gate("setup-gate")
-        out, err = apply.communicate(timeout=300)
-        assert apply.returncode == 0, out + err
-        assert "setup ran on 2" in out
+        outcome = styx.node_home("head") / ".styx" / "setup.outcome"
+        deadline = time.monotonic() + 240
+        while not (outcome.is_file() and outcome.read_text().startswith("started")):
+            assert time.monotonic() < deadline
+            if apply.poll() is not None:
+                why = "".join(apply.communicate())
+                pytest.fail(f"the apply ended before its setup started: {why}")
+            time.sleep(0.2)
+        styx.open_gate("job-gate")
         styx.stays_up(2.5)
-    finally:
-        session.kill()
-        session.wait()
+        jobs = {j["id"]: j for j in json.loads(styx("queue", "idle", "--json"))["idle"]}
+        assert jobs[job]["state"] == "SUCCEEDED"
+        # An interactive SSH session (a terminal) on the head counts too (wait_for jobs_and_ssh,
+        # SkyPilot's default); Styx's own calls, made all along by `styx status`, do not.
+        session = styx.terminal_on_head()
+        try:
+            styx.open_gate("setup-gate")
+            out, err = apply.communicate(timeout=300)
+            assert apply.returncode == 0, out + err
+            assert "setup ran on 2" in out
+            styx.stays_up(2.5)
+        finally:
+            session.kill()
+            session.wait()
+    finally:  # a failed check must not leave the apply waiting on its gate
+        if apply.poll() is None:
+            apply.terminate()
+            apply.communicate(timeout=120)
 
 
 def test_an_idle_cluster_stops_and_says_so(styx: Styx) -> None:
