@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from styx.errors import Interrupted, StyxError
+from styx.errors import HostKeyChangedError, Interrupted, StyxError
 from styx.plan import Plan
 from styx.workflow._jobs import install_cluster_agent
 from styx.workflow._lock import lock_path, stack_lock
@@ -20,7 +20,7 @@ from styx.workflow._outcomes import (
     started,
     write_outcomes,
 )
-from styx.workflow._plan import Planned, plan_target
+from styx.workflow._plan import Planned, host_key_message, plan_target
 from styx.workflow._progress import EngineProgress, Reporter, SetupProgress, silent
 from styx.workflow._target import Target
 
@@ -54,12 +54,34 @@ def _engine_interruptible(stack: str) -> Iterator[None]:
         ) from None
 
 
-def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> ApplyResult:
+def _check_host_keys(planned: Planned, accept: bool, reporter: Reporter) -> None:
+    """Refuse nodes whose host key changed, unless told to accept the keys the cloud reports.
+
+    The update's refresh would record whatever key the cloud reports now, and setup would
+    then trust it: a changed key is accepted only by an explicit `--accept-host-keys`.
+    """
+    changed = planned.host_keys_changed
+    if not changed:
+        return
+    if not accept:
+        raise HostKeyChangedError(host_key_message(changed[0]) + (
+            f" (also changed: {', '.join(changed[1:])})" if changed[1:] else ""), nodes=changed)
+    if not planned.refreshed:
+        raise HostKeyChangedError("accepting host keys needs the refresh that reads them: "
+                                  "drop --no-refresh", nodes=changed)  # fmt: skip
+    reporter.info(f"accepting the host keys the cloud reports now for {', '.join(changed)} "
+                  "(--accept-host-keys)")  # fmt: skip
+
+
+def apply_planned(
+    planned: Planned, *, reporter: Reporter | None = None, accept_host_keys: bool = False
+) -> ApplyResult:
     """Carry out `planned`; the update is tagged with the spec hash and git commit.
 
     Takes the stack's lock unless this process holds it already (apply_target does). Each
     node's setup outcome is recorded in the state backend: "started" before setup begins,
-    then ok, failed or interrupted once it ends.
+    then ok, failed or interrupted once it ends. A node whose host key changed is refused
+    (HostKeyChangedError) unless `accept_host_keys`.
     """
     from styx.nodes import run_setup, setup_digest
 
@@ -71,6 +93,7 @@ def apply_planned(planned: Planned, *, reporter: Reporter | None = None) -> Appl
         message += f" commit={plan.git_commit}"
     with stack_lock(lock_path(target.state_dir), target.ref.qualified, "apply",
                     notify=reporter.info):  # fmt: skip
+        _check_host_keys(planned, accept_host_keys, reporter)
         reporter.info(f"applying {target.ref.qualified} ...")
         # Refresh again inside the update when the plan did, so the engine repairs the drift
         # it showed (a stopped node is started again) instead of trusting the recorded state.
@@ -133,11 +156,13 @@ def apply_target(
     confirm: Callable[[Plan], bool] = lambda _plan: True,
     refresh: bool = True,
     reporter: Reporter | None = None,
+    accept_host_keys: bool = False,
 ) -> ApplyResult:
     """Plan `target`, ask `confirm(plan)` when it changes anything, then apply it.
 
     The stack's lock is held from the plan to the end of setup, so the plan that was
-    confirmed is the plan that runs.
+    confirmed is the plan that runs. Nodes whose host key changed are refused before
+    anything is asked or changed, unless `accept_host_keys`.
     """
     reporter = reporter or silent()
     with stack_lock(lock_path(target.state_dir), target.ref.qualified, "apply",
@@ -149,6 +174,7 @@ def apply_target(
             # after its styx was killed finished since): record what they say happened.
             reporter.info("recording the setup outcomes the nodes report")
             write_outcomes(target.ref, planned.outcomes)
+        _check_host_keys(planned, accept_host_keys, silent())
         if not (plan.has_changes or plan.drift) or not confirm(plan):
             return ApplyResult(plan, False, plan.stack_version)
-        return apply_planned(planned, reporter=reporter)
+        return apply_planned(planned, reporter=reporter, accept_host_keys=accept_host_keys)
