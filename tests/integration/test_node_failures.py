@@ -95,7 +95,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     applied = cluster.apply()
     assert applied.returncode == 0, applied.stderr
     yield cluster
-    cluster.styx("down", "good.yaml", "-y", "-q")
+    down = cluster.styx("down", "good.yaml", "--secret", "TOKEN", "-y", "-q")
+    assert down.returncode == 0, down.stderr
 
 
 def test_setup_failure_shows_its_stderr_tail_with_secrets_masked(cluster: Cluster) -> None:
