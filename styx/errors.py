@@ -11,6 +11,7 @@
     ├── CloudError                 a cloud cannot satisfy the request (catalog, features)
     │   └── CloudFieldError        task fields the cloud refuses, each located (file:line:col)
     ├── NodeError                  a node could not be reached, set up or run on
+    │   └── HostKeyChangedError    a node's host key is not the one the stack recorded
     ├── JobError                   the cluster's agent refused or failed a job request
     ├── PlanError                  a saved plan is stale, tampered with, or unreadable
     ├── StorageError               a file or folder Styx needs cannot be read or written
@@ -32,6 +33,7 @@ __all__ = [
     "CloudFieldError",
     "EngineError",
     "EngineNotFoundError",
+    "HostKeyChangedError",
     "Interrupted",
     "JobError",
     "NodeError",
@@ -157,6 +159,19 @@ class NodeError(StyxError):
     def __init__(self, message: str, *, node: str | None = None) -> None:
         super().__init__(message)
         self.node = node
+
+
+class HostKeyChangedError(NodeError):
+    """A node presented a host key other than the one the stack recorded for it.
+
+    Styx refuses to connect, as ssh does: it may be an impostor on the node's address.
+    `nodes` names every such node; `styx apply --accept-host-keys` records the keys the
+    cloud reports now, when the nodes were replaced on purpose.
+    """
+
+    def __init__(self, message: str, *, nodes: Sequence[str]) -> None:
+        super().__init__(message, node=nodes[0] if nodes else None)
+        self.nodes = tuple(nodes)
 
 
 class JobError(StyxError):

@@ -85,7 +85,8 @@ def plan_command(
         raise click.exceptions.Exit(2)
 
 
-def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter) -> bool:
+def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter,
+           accept_host_keys: bool = False) -> bool:  # fmt: skip
     """Plan, show, confirm, apply; False when the user declined."""
     declined = False
 
@@ -95,7 +96,8 @@ def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter) -> bool
         declined = not (yes or click.confirm("\nApply these changes?", default=False))
         return not declined
 
-    result = apply_target(target, confirm=confirm, refresh=refresh, reporter=reporter)
+    result = apply_target(target, confirm=confirm, refresh=refresh or accept_host_keys,
+                          reporter=reporter, accept_host_keys=accept_host_keys)  # fmt: skip
     if declined:
         click.echo("Nothing changed.")
         return False
@@ -107,16 +109,21 @@ def _apply(target: Target, yes: bool, refresh: bool, reporter: Reporter) -> bool
     return True
 
 
+_ACCEPT_HELP = ("Trust the host keys the cloud reports now for nodes whose key changed "
+                "(replaced on purpose); without it such nodes are refused.")
+
+
 @click.command("apply")
 @target_options
 @autostop_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
 @click.option("--refresh/--no-refresh", default=True, show_default=True,
               help="Read the real state first, so drift is repaired.")
+@click.option("--accept-host-keys", is_flag=True, help=_ACCEPT_HELP)
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def apply_command(
     task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None, yes: bool,
-    refresh: bool, quiet: bool,
+    refresh: bool, accept_host_keys: bool, quiet: bool,
 ) -> None:
     """Show the plan, ask, provision the cluster, then set its nodes up.
 
@@ -131,7 +138,7 @@ def apply_command(
                    f"setup ran on {len(result.setup_ran)}.")
         return
     task_args = with_options(task_args, autostop=autostop_override(idle_minutes, autostop_down))
-    if not _apply(task_args.resolve(), yes, refresh, reporter):
+    if not _apply(task_args.resolve(), yes, refresh, reporter, accept_host_keys):
         raise click.exceptions.Exit(1)
 
 
@@ -297,16 +304,17 @@ def exec_command(
 @autostop_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
 @click.option("-d", "--detach", is_flag=True, help="Return once the job is queued; print its id.")
+@click.option("--accept-host-keys", is_flag=True, help=_ACCEPT_HELP)
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def launch_command(
     task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None, yes: bool,
-    detach: bool, quiet: bool,
+    detach: bool, accept_host_keys: bool, quiet: bool,
 ) -> None:
     """Apply, then exec: SkyPilot's `sky launch` habit."""
     task_args = with_options(task_args, autostop=autostop_override(idle_minutes, autostop_down))
     target = task_args.resolve()
     reporter = terminal_reporter(quiet)
-    if not _apply(target, yes, True, reporter):
+    if not _apply(target, yes, True, reporter, accept_host_keys):
         raise click.exceptions.Exit(1)
     _exec(target, reporter, detach)
 

@@ -23,6 +23,7 @@ from styx.nodes._model import (
     SetupStatus,
 )
 from styx.nodes._setup import NodeRecord, read_node_records, recorded_setup_digests, run_setup
+from styx.nodes._ssh import ssh_cause
 
 __all__ = [
     "ClusterAccess",
@@ -40,4 +41,5 @@ __all__ = [
     "run_setup",
     "setup_digest",
     "setup_environment",
+    "ssh_cause",
 ]

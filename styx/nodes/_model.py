@@ -199,17 +199,18 @@ class PlaybookResult:
         return tuple(node for node in self.nodes if not node.ok)
 
     def raise_for_failure(self) -> None:
-        """Raise a NodeError naming the first failing node, its task and last lines."""
+        """Raise a NodeError: one line per failing node (its task and cause), then the last
+        lines of the first one's setup output."""
         if self.ok:
             return
+        lines = []
+        for node in self.failed:
+            where = f" in task {node.failed_task!r}" if node.failed_task else ""
+            lines.append(f"setup failed on {node.node}{where}: {node.message or node.status}")
         first = self.failed[0]
-        where = f" in task {first.failed_task!r}" if first.failed_task else ""
-        text = f"setup failed on {first.node}{where}"
-        if first.message:
-            text += f": {first.message}"
+        text = lines[0]
         if first.last_lines:
             text += "\n" + "\n".join(f"  {line}" for line in first.last_lines)
-        others = [n.node for n in self.failed[1:]]
-        if others:
-            text += f"\n(also failed: {', '.join(others)})"
+        if lines[1:]:
+            text += "\n" + "\n".join(lines[1:])
         raise NodeError(text, node=first.node)

@@ -34,8 +34,8 @@ from styx.nodes._runner import (
     new_run_dir,
     run_playbook,
 )
-from styx.nodes._secrets import export_lines
-from styx.nodes._ssh import ssh_argv
+from styx.nodes._secrets import SecretMask, export_lines
+from styx.nodes._ssh import host_key_refused, ssh_argv, ssh_cause
 from styx.nodes._stream import NodeStreams, progress_of, result_message
 
 __all__ = ["NodeRecord", "read_node_records", "recorded_setup_digests", "run_setup"]
@@ -61,7 +61,9 @@ def recorded_setup_digests(state_dir: Path) -> dict[str, str]:
 class NodeRecord:
     """What a node itself says of its setup (~/.styx/setup.outcome and setup.digest).
 
-    status: ok | failed | running | interrupted | none (never attempted) | unreachable.
+    status: ok | failed | running | interrupted | none (never attempted) | unreachable, or
+    host-key when ssh refused the node because its host key is not the recorded one.
+    `message` says why a node could not be read, in one line naming it.
     """
 
     status: str
@@ -101,12 +103,12 @@ def read_node_records(cluster: ClusterAccess) -> dict[str, NodeRecord]:
                     errors="replace", timeout=60, check=False,
                 )  # fmt: skip
             except subprocess.TimeoutExpired:
-                return NodeRecord("unreachable", message="no answer within 60s")
+                return NodeRecord("unreachable", message=f"no answer from {node.name} within 60s")
             words = done.stdout.split()
             if done.returncode != 0 or not words:
-                lines = done.stderr.strip().splitlines()
-                why = lines[-1] if lines else f"ssh exited with code {done.returncode}"
-                return NodeRecord("unreachable", message=why)
+                why = done.stderr.strip() or f"ssh exited with code {done.returncode}"
+                status = "host-key" if host_key_refused(why) else "unreachable"
+                return NodeRecord(status, message=ssh_cause(node.name, why))
             if words[0] == "none":
                 return NodeRecord("none")
             digest = words[1] if len(words) > 1 else ""
@@ -125,8 +127,9 @@ class _Tracker:
     """Reads the setup's per-node outcome out of the playbook's events."""
 
     def __init__(self, streams: NodeStreams, cluster: ClusterAccess,
-                 on_event: Callable[[ProgressEvent], None]) -> None:  # fmt: skip
+                 on_event: Callable[[ProgressEvent], None], mask: SecretMask) -> None:  # fmt: skip
         self.streams = streams
+        self.mask = mask  # what a task printed reaches the terminal with secrets masked
         self.cluster = cluster
         self.on_event = on_event
         self.needed: dict[str, bool] = {}
@@ -136,7 +139,9 @@ class _Tracker:
         self.unreachable: dict[str, str] = {}
 
     def __call__(self, event: AnsibleEvent) -> None:
-        progress = progress_of(event)
+        progress = progress_of(event, self.mask)
+        if progress is not None and progress.status == "unreachable" and progress.node:
+            progress = replace(progress, message=ssh_cause(progress.node, progress.message))
         if progress is not None:
             self.on_event(progress)
         host, task = event.host, event.task
@@ -152,12 +157,12 @@ class _Tracker:
             self.finished.add(host)
         elif event.kind == "runner_on_failed" and not event.ignore_errors and task:
             # The check task only turns Run setup's (hidden) exit code into a message.
-            message = result_message(event.result)
+            message = result_message(event.result, self.mask)
             self.failed[host] = (_RUN if task == _CHECK else task, message)
             if task == _CHECK and message.startswith("setup exited with code"):
                 self.finished.add(host)  # the wrapper ran, so its log is complete
         elif event.kind == "runner_on_unreachable":
-            self.unreachable[host] = result_message(event.result)
+            self.unreachable[host] = ssh_cause(host, result_message(event.result, self.mask))
 
 
 def run_setup(
@@ -220,7 +225,7 @@ def run_setup(
         ),
         hidden=secrets.values(),
     )
-    tracker = _Tracker(streams, cluster, on_event)
+    tracker = _Tracker(streams, cluster, on_event, SecretMask(secrets.values()))
     run = PlaybookRun("setup.yml", cluster, run_dir, hosts, variables, export_lines(secrets))
     try:
         outcome = run_playbook(run, tracker, list(secrets.values()))

@@ -1,8 +1,10 @@
-"""Plain SSH to nodes, beside Ansible: stream a log as it grows, fetch a file, close masters."""
+"""Plain SSH to nodes, beside Ansible: stream a log as it grows, fetch a file, close masters,
+and say in one line why a connection failed (refused, host key, authentication, no answer)."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shlex
 import subprocess
 import sys
@@ -11,13 +13,66 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from styx import _supervise
+from styx.errors import NodeError
 from styx.nodes._model import ClusterAccess, NodeAccess
 
-__all__ = ["LineSink", "NodeTail", "close_masters", "fetch_text", "ssh_argv", "ssh_options"]
+__all__ = [
+    "LineSink",
+    "NodeTail",
+    "close_masters",
+    "fetch_text",
+    "host_key_refused",
+    "ssh_argv",
+    "ssh_cause",
+    "ssh_options",
+]
 
 _CONNECT_TIMEOUT = 15
 # A tail waits this long at most for the job to start on its node, then gives up by itself.
 _WAIT_FOR_START = 300
+
+
+# What OpenSSH prints (its words, in any wrapper such as Ansible's "Failed to connect to the
+# host via ssh: ...") for each cause a user can act on.
+_HOST_KEY = re.compile(
+    r"Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|"
+    r"host key is known for .* you have requested strict checking|"
+    r"Host key for .* has changed"
+)
+_AUTH = re.compile(r"Permission denied \((?:publickey|password|keyboard-interactive)")
+_REFUSED = re.compile(r"Connection refused")
+_NO_ANSWER = re.compile(r"Connection timed out|No route to host|Operation timed out|"
+                        r"Connection closed by .* port|Connection reset by")  # fmt: skip
+
+
+def host_key_refused(text: str) -> bool:
+    """Whether ssh refused the node because its host key is not the recorded one."""
+    return _HOST_KEY.search(text) is not None
+
+
+def ssh_cause(node: str, text: str) -> str:
+    """The one-line cause of an ssh failure on `node`, from what ssh (or Ansible) printed.
+
+    Each cause says what to do; anything else is the last line printed (ssh's own words).
+    """
+    if host_key_refused(text):
+        return (f"host key of {node} changed: refusing to connect; if you replaced the node "
+                "on purpose, `styx apply --accept-host-keys`")  # fmt: skip
+    if _AUTH.search(text):
+        return (f"authentication failed on {node}: it refused the cluster's key (its "
+                "authorized_keys no longer holds it)")  # fmt: skip
+    if _REFUSED.search(text):
+        where = re.search(r"connect to host (\S+) port (\d+)", text)
+        at = f" at {where[1]}:{where[2]}" if where else ""
+        return f"connection refused by {node}{at}: no sshd answers there (is the node up?)"
+    if _NO_ANSWER.search(text):
+        return f"no answer from {node}: {_last_line(text)}"
+    return f"{node}: {_last_line(text) or 'ssh failed and said nothing'}"
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def _quoted(value: Path) -> str:
@@ -63,16 +118,27 @@ def ssh_argv(cluster: ClusterAccess, node: NodeAccess, known_hosts: Path, remote
 def fetch_text(
     cluster: ClusterAccess, node: NodeAccess, known_hosts: Path, remote_path: str
 ) -> str:
-    """The text of a file on the node ('' when it is missing). remote_path is relative to ~."""
-    done = subprocess.run(
-        ssh_argv(cluster, node, known_hosts, f'cat "$HOME"/{shlex.quote(remote_path)} 2>/dev/null'),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=120,
-        check=False,
-    )
+    """The text of a file on the node ('' when it is missing). remote_path is relative to ~.
+
+    NodeError, one line naming the node and the cause, when the node cannot be read.
+    """
+    timeout = 120
+    try:
+        done = subprocess.run(
+            ssh_argv(cluster, node, known_hosts,
+                     f'cat "$HOME"/{shlex.quote(remote_path)} 2>/dev/null'),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise NodeError(f"no answer from {node.name} within {timeout}s while reading "
+                        f"~/{remote_path}", node=node.name) from None  # fmt: skip
+    if done.returncode == 255:  # ssh's own failure; cat's is hidden and reads as ''
+        raise NodeError(ssh_cause(node.name, done.stderr), node=node.name)
     return done.stdout
 
 
@@ -169,16 +235,21 @@ def close_masters(control_dir: Path) -> None:
     """Ask every SSH connection master whose socket is in control_dir to exit now.
 
     Ansible's ssh leaves a ControlPersist master per host behind; it would outlive the command.
+
+    Never raises: it runs in `finally` blocks, where an error would hide the real one. A
+    master that does not answer is left to the supervisor, which kills what its command
+    started (the master carries its tag).
     """
     if not control_dir.is_dir():
         return
     for socket_path in control_dir.iterdir():
         if socket_path.is_socket():
-            subprocess.run(
-                ["ssh", "-F", "/dev/null", "-o", f"ControlPath={_quoted(socket_path)}",
-                 "-O", "exit", "styx-node"],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=15,
-                check=False,
-            )  # fmt: skip
+            with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+                subprocess.run(
+                    ["ssh", "-F", "/dev/null", "-o", f"ControlPath={_quoted(socket_path)}",
+                     "-O", "exit", "styx-node"],
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=15,
+                    check=False,
+                )  # fmt: skip

@@ -14,13 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from styx.errors import NodeError
 from styx.home import open_private, write_private
 from styx.nodes._model import ClusterAccess, NodeAccess, ProgressEvent
 from styx.nodes._runner import AnsibleEvent
 from styx.nodes._secrets import SecretMask
 from styx.nodes._ssh import NodeTail, fetch_text
 
-__all__ = ["LAST_LINES", "MaskedLog", "NodeStreams", "progress_of", "result_message"]
+__all__ = [
+    "LAST_LINES",
+    "STDERR_TAIL",
+    "MaskedLog",
+    "NodeStreams",
+    "progress_of",
+    "result_message",
+]
 
 LAST_LINES = 20
 _STATUS = {
@@ -31,16 +39,36 @@ _STATUS = {
 }
 
 
-def result_message(result: Mapping[str, Any]) -> str:
-    """The most telling line of a task's result: its msg, else the end of its stderr."""
+# How many of a failed command's last stderr lines its one-line message carries.
+STDERR_TAIL = 3
+
+
+def result_message(result: Mapping[str, Any], mask: SecretMask | None = None) -> str:
+    """The most telling line of a task's result, known secret values masked.
+
+    A command that failed says its exit code and the last lines of its stderr (Ansible's
+    msg, "non-zero return code", alone names no cause); anything else its msg, else the
+    end of its stderr or output.
+    """
+    def masked(value: object) -> str:
+        # Whole texts are masked before they are cut into lines: a secret of several lines
+        # is masked whole.
+        text = value if isinstance(value, str) else ""
+        return mask.text(text) if mask is not None else text
+
+    stderr = masked(result.get("stderr") or result.get("module_stderr"))
+    rc = result.get("rc")
+    tail = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if isinstance(rc, int) and rc != 0 and tail:
+        return f"exit code {rc}; stderr: " + " | ".join(tail[-STDERR_TAIL:])
     for key in ("msg", "stderr", "module_stderr", "stdout"):
-        value = result.get(key)
-        if isinstance(value, str) and value.strip():
+        value = masked(result.get(key))
+        if value.strip():
             return value.strip().splitlines()[-1]
     return ""
 
 
-def progress_of(event: AnsibleEvent) -> ProgressEvent | None:
+def progress_of(event: AnsibleEvent, mask: SecretMask | None = None) -> ProgressEvent | None:
     """The progress a user sees for an Ansible event (None for events about no host's task)."""
     if event.host is None or event.task is None:
         return None
@@ -50,7 +78,7 @@ def progress_of(event: AnsibleEvent) -> ProgressEvent | None:
         status = _STATUS[event.kind]
     else:
         return None
-    message = result_message(event.result) if status in ("failed", "unreachable") else ""
+    message = result_message(event.result, mask) if status in ("failed", "unreachable") else ""
     if status == "failed" and event.ignore_errors:
         message = (message + " (ignored)").strip()
     return ProgressEvent(node=event.host, task=event.task, status=status, message=message)
@@ -167,8 +195,14 @@ class NodeStreams:
         """The node's log: as streamed when the stream was whole, else fetched again."""
         path = self.log_path(node.name)
         if not streamed_whole:
-            text = fetch_text(self._cluster, node, self._known_hosts, f"{self._folder}/output.log")
-            write_private(path, SecretMask(self._hidden).text(text))
+            try:
+                text = fetch_text(
+                    self._cluster, node, self._known_hosts, f"{self._folder}/output.log"
+                )
+            except NodeError:
+                text = None  # the node is gone: what was streamed is all there is
+            if text is not None:
+                write_private(path, SecretMask(self._hidden).text(text))
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from styx.errors import Interrupted, StyxError
+from styx.errors import HostKeyChangedError, Interrupted, StyxError
 from styx.plan import Plan
 from styx.workflow._autostop import clear_record
 from styx.workflow._jobs import install_cluster_agent
@@ -22,7 +22,7 @@ from styx.workflow._outcomes import (
     started,
     write_outcomes,
 )
-from styx.workflow._plan import Planned, plan_target
+from styx.workflow._plan import Planned, host_key_message, plan_target
 from styx.workflow._progress import EngineProgress, Reporter, SetupProgress, silent
 from styx.workflow._records import finished_record, started_record, write_record
 from styx.workflow._target import Target
@@ -57,8 +57,31 @@ def _engine_interruptible(stack: str) -> Iterator[None]:
         ) from None
 
 
+def _check_host_keys(planned: Planned, accept: bool, reporter: Reporter) -> None:
+    """Refuse nodes whose host key changed, unless told to accept the keys the cloud reports.
+
+    The update's refresh would record whatever key the cloud reports now, and setup would
+    then trust it: a changed key is accepted only by an explicit `--accept-host-keys`.
+    """
+    changed = planned.host_keys_changed
+    if not changed:
+        return
+    if not accept:
+        raise HostKeyChangedError(host_key_message(changed[0]) + (
+            f" (also changed: {', '.join(changed[1:])})" if changed[1:] else ""), nodes=changed)
+    if not planned.refreshed:
+        raise HostKeyChangedError("accepting host keys needs the refresh that reads them: "
+                                  "drop --no-refresh", nodes=changed)  # fmt: skip
+    reporter.info(f"accepting the host keys the cloud reports now for {', '.join(changed)} "
+                  "(--accept-host-keys)")  # fmt: skip
+
+
 def apply_planned(
-    planned: Planned, *, reporter: Reporter | None = None, rollback_of: int | None = None
+    planned: Planned,
+    *,
+    reporter: Reporter | None = None,
+    rollback_of: int | None = None,
+    accept_host_keys: bool = False,
 ) -> ApplyResult:
     """Carry out `planned`; the update is tagged with the spec hash and git commit.
 
@@ -67,6 +90,8 @@ def apply_planned(
     then ok, failed or interrupted once it ends. So is the version's record (the task as
     applied, who, the plan's summary): "setup started" once the engine's update ended, then
     the outcome; `rollback_of` marks a version made by `styx rollback`.
+    A node whose host key changed is refused (HostKeyChangedError) unless
+    `accept_host_keys`.
     """
     from styx.nodes import run_setup, setup_digest
 
@@ -78,6 +103,7 @@ def apply_planned(
         message += f" commit={plan.git_commit}"
     with stack_lock(lock_path(target.state_dir), target.ref.qualified, "apply",
                     notify=reporter.info, backend=target.ref):  # fmt: skip
+        _check_host_keys(planned, accept_host_keys, reporter)
         reporter.info(f"applying {target.ref.qualified} ...")
         # Refresh again inside the update when the plan did, so the engine repairs the drift
         # it showed (a stopped node is started again) instead of trusting the recorded state.
@@ -167,11 +193,13 @@ def apply_target(
     refresh: bool = True,
     reporter: Reporter | None = None,
     rollback_of: int | None = None,
+    accept_host_keys: bool = False,
 ) -> ApplyResult:
     """Plan `target`, ask `confirm(plan)` when it changes anything, then apply it.
 
     The stack's lock is held from the plan to the end of setup, so the plan that was
-    confirmed is the plan that runs.
+    confirmed is the plan that runs. Nodes whose host key changed are refused before
+    anything is asked or changed, unless `accept_host_keys`.
     """
     reporter = reporter or silent()
     with stack_lock(lock_path(target.state_dir), target.ref.qualified, "apply",
@@ -183,6 +211,8 @@ def apply_target(
             # after its styx was killed finished since): record what they say happened.
             reporter.info("recording the setup outcomes the nodes report")
             write_outcomes(target.ref, planned.outcomes)
+        _check_host_keys(planned, accept_host_keys, silent())
         if not (plan.has_changes or plan.drift) or not confirm(plan):
             return ApplyResult(plan, False, plan.stack_version)
-        return apply_planned(planned, reporter=reporter, rollback_of=rollback_of)
+        return apply_planned(planned, reporter=reporter, rollback_of=rollback_of,
+                             accept_host_keys=accept_host_keys)

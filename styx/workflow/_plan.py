@@ -11,7 +11,7 @@ from typing import Any
 from styx.compile import ResourceGraph
 from styx.engine import StackOps, open_stack
 from styx.errors import StyxError
-from styx.nodes import read_node_records, setup_digest
+from styx.nodes import read_node_records, setup_digest, ssh_cause
 from styx.plan import NodeChange, NodeSetupState, Plan, node_changes, steps_from_events
 from styx.workflow._autostop import autostop_meaning, describe_autostop, read_record
 from styx.workflow._build import compile_target, program_for
@@ -38,6 +38,13 @@ class Planned:
     # The node outcomes the plan used, and whether the nodes' own records corrected them.
     outcomes: OutcomeRecord | None = None
     outcomes_from_nodes: bool = False
+    # Nodes ssh refused because their host key is not the recorded one (plan --refresh).
+    host_keys_changed: tuple[str, ...] = ()
+
+
+def host_key_message(node: str) -> str:
+    """What a plan and an apply say of a node whose host key changed (one line)."""
+    return ssh_cause(node, "Host key verification failed.")
 
 
 def _applied_nodes(outputs: Mapping[str, Any]) -> list[str]:
@@ -59,12 +66,14 @@ _FROM_NODE = {"ok": "ok", "failed": "failed", "interrupted": "interrupted", "run
 
 
 def _with_node_records(
-    outputs: Mapping[str, Any], target: Target, record: OutcomeRecord | None, reporter: Reporter
+    outputs: Mapping[str, Any], target: Target, record: OutcomeRecord | None, reporter: Reporter,
+    host_keys_changed: list[str],
 ) -> OutcomeRecord | None:
     """The outcome record corrected by what each node says of itself (plan --refresh).
 
     A node's own record wins: setup that went on running after Styx was killed may have
-    finished since. An unreachable node keeps the backend's record, and the plan says so.
+    finished since. An unreachable node keeps the backend's record, and the plan says so;
+    a node whose host key is not the recorded one is added to `host_keys_changed`.
     """
     access = cluster_access(outputs, target.state_dir, target.ref.stack)
     reporter.info(f"reading the setup record of {len(access.nodes)} node(s) ...")
@@ -72,6 +81,9 @@ def _with_node_records(
     for name, own in read_node_records(access).items():
         known = nodes.get(name)
         version = known.version if known is not None else 0
+        if own.status == "host-key":
+            host_keys_changed.append(name)
+            continue
         if own.status == "unreachable":
             reporter.info(f"node {name} is unreachable ({own.message}): its recorded "
                           "setup outcome stands")  # fmt: skip
@@ -182,8 +194,9 @@ def plan_target(
     applied_fields = previous.get("node_fields")
     applied_nodes = _applied_nodes(previous)
     stored = outcomes = record.result()
+    host_keys_changed: list[str] = []
     if refresh and applied_nodes:
-        outcomes = _with_node_records(previous, target, stored, reporter)
+        outcomes = _with_node_records(previous, target, stored, reporter, host_keys_changed)
     changes, setup_nodes = node_changes(
         applied_fields if isinstance(applied_fields, Mapping) else None,
         graph.fields.to_dict(),
@@ -196,7 +209,8 @@ def plan_target(
         changes, setup_nodes = (), ()  # `styx stop`: the nodes keep their setup, nothing runs
     elif applied_nodes:
         changes = (*changes, *_cluster_changes(target, graph, previous, refresh))
-    warnings = (*graph.warnings, *_autostop_warnings(target, applied_nodes))
+    warnings = (*graph.warnings, *_autostop_warnings(target, applied_nodes),
+                *(host_key_message(n) for n in host_keys_changed))
     for lock in ops.engine_locks():
         warnings = (*warnings, f"the engine is updating the stack right now ({lock.describe()}): "
                     "this plan may be out of date when it ends")  # fmt: skip
@@ -220,4 +234,5 @@ def plan_target(
         setup_nodes=setup_nodes,
     ).sorted()  # one order for every caller: the engine reports parallel steps in any order
     corrected = outcomes is not None and (stored is None or outcomes.nodes != stored.nodes)
-    return Planned(target, graph, plan, ops, previous, refresh, outcomes, corrected)
+    return Planned(target, graph, plan, ops, previous, refresh, outcomes, corrected,
+                   tuple(host_keys_changed))  # fmt: skip
