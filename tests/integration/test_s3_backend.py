@@ -26,7 +26,8 @@ def team(aws_stand_in: MotoServer, styx_home: Path,
 
 def _status(url: str, capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
     with pytest.raises(SystemExit) as done:
-        main(["status", "--backend", url, "--json"])
+        # -a: a stack with no nodes yet is DOWN, which status hides by default.
+        main(["status", "--backend", url, "--json", "-a"])
     captured = capsys.readouterr()
     assert done.value.code == 0, captured.err
     rows: list[dict[str, object]] = json.loads(captured.out)
