@@ -3,22 +3,15 @@
 A task copies a bucket prefix and one object onto its nodes (`/x: s3://...` and a storage
 mount `{source: s3://..., mode: COPY}`): Styx reads them through the S3 API at the endpoint
 AWS_ENDPOINT_URL_S3 names, and each node's folder holds them after apply; `down` leaves the
-user's bucket as it was. The server is a small fixture of this file, easy to swap for a shared
-one.
+user's bucket as it was. The server is the session's shared one (tests/_moto.py).
 """
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _moto import MotoServer
 
 from styx.workflow import TargetOptions, apply_target, down_stack, plan_target, resolve_target
 
@@ -26,36 +19,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
-def s3_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's S3 server on a free loopback port, and this process's AWS settings pointing at it."""
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1"),
-                        ("AWS_CONFIG_FILE", "/nonexistent"),
-                        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")):  # fmt: skip
-        monkeypatch.setenv(name, value)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with (tmp_path / "moto.log").open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-                break
-            except (urllib.error.URLError, OSError):
-                assert time.monotonic() < deadline, (tmp_path / "moto.log").read_text()
-                time.sleep(0.1)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", url)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def s3_endpoint(aws_stand_in: MotoServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """moto's S3 server shared by the session (tests/conftest.py), named the way the AWS
+    tools read it: AWS_ENDPOINT_URL_S3."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", aws_stand_in.url)
+    return aws_stand_in.url
 
 
 TASK = """\
