@@ -39,7 +39,10 @@ def fetch_buckets(storage: Mapping[str, StorageMount], into: Path) -> dict[str, 
         try:
             fetched[dst] = str(_download(client, mount, target))
         except (BotoCoreError, ClientError) as err:
-            raise NodeError(f"file_mounts {dst}: cannot read {mount.url}: {err}") from err
+            # A `name:` bucket is one the local cloud only reads: it never creates it.
+            created = " (the local cloud creates no bucket: make it first)" if mount.create else ""
+            raise NodeError(f"file_mounts {dst}: cannot read {mount.url}: {err}{created}") \
+                from err
     return fetched
 
 

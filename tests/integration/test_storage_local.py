@@ -36,6 +36,10 @@ file_mounts:
   ~/all:
     source: s3://team-data
     mode: COPY
+  ~/named:
+    name: team-data
+    store: s3
+    mode: COPY
 run: echo
 """
 
@@ -59,11 +63,13 @@ def test_copy_from_s3_lands_in_every_node_and_down_keeps_the_bucket(
     storage = planned.graph.fields.storage
     assert storage == {"~/data": "s3://team-data/train COPY",
                        "~/labels.csv": "s3://team-data/labels.csv COPY",
-                       "~/all": "s3://team-data COPY"}
+                       "~/all": "s3://team-data COPY",
+                       "~/named": "s3://team-data COPY"}
     # The plan says what each node gets from the buckets (they are no resource on local).
     assert [(c.summary, c.nodes) for c in planned.plan.node_changes if c.field == "storage"] == [
         ("buckets: ~/all <- s3://team-data COPY; ~/data <- s3://team-data/train COPY; "
-         "~/labels.csv <- s3://team-data/labels.csv COPY", ("head", "worker1"))]
+         "~/labels.csv <- s3://team-data/labels.csv COPY; ~/named <- s3://team-data COPY",
+         ("head", "worker1"))]
     try:
         apply_target(target)
         for node in ("head", "worker1"):
@@ -75,6 +81,8 @@ def test_copy_from_s3_lands_in_every_node_and_down_keeps_the_bucket(
             # An object's whole key is that file.
             assert (home / "labels.csv").read_bytes() == b"id,label\n"
             assert (home / "all" / "other" / "c.txt").read_bytes() == b"gamma\n"
+            # A named store (`name:` alone) that exists is read like a source: SkyPilot's reuse.
+            assert (home / "named" / "train" / "a.txt").read_bytes() == b"alpha\n"
     finally:
         down_stack(target.ref)
     # The user's bucket is the user's: down never touches it.
@@ -82,18 +90,24 @@ def test_copy_from_s3_lands_in_every_node_and_down_keeps_the_bucket(
     assert keys == set(objects)
 
 
+@pytest.mark.parametrize(("mount", "error"), [
+    ("~/data: s3://no-such-bucket/x",
+     r"file_mounts ~/data: cannot read s3://no-such-bucket/x: .*NoSuchBucket"),
+    ("~/made:\n    name: never-made\n    mode: COPY",
+     r"file_mounts ~/made: cannot read s3://never-made: .*NoSuchBucket.*"
+     r"\(the local cloud creates no bucket: make it first\)"),
+])
 def test_a_missing_bucket_is_one_clear_error(
-        tmp_path: Path, styx_home: Path, s3_endpoint: str,
+        mount: str, error: str, tmp_path: Path, styx_home: Path, s3_endpoint: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from styx.errors import StyxError
 
     task = tmp_path / "task.yaml"
-    task.write_text("file_mounts:\n  ~/data: s3://no-such-bucket/x\nrun: echo\n")
+    task.write_text(f"file_mounts:\n  {mount}\nrun: echo\n")
     monkeypatch.chdir(tmp_path)
     target = resolve_target(task, TargetOptions(stack_name="nobucket"))
     try:
-        with pytest.raises(StyxError, match=r"file_mounts ~/data: cannot read "
-                                            r"s3://no-such-bucket/x: .*NoSuchBucket"):
+        with pytest.raises(StyxError, match=error):
             apply_target(target)
     finally:
         down_stack(target.ref)

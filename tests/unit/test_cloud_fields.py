@@ -59,7 +59,8 @@ SAMPLES: dict[str, Sample] = {
         {"aws": lambda g: g.fields.storage == {"~/ckpt": "s3://bucket-a MOUNT_CACHED"}}),
     "file_mounts (a bucket Styx creates (`name:` alone))": Sample(
         "file_mounts:\n  ~/out:\n    name: bucket-b\n    mode: COPY",
-        {"aws": lambda g: _args(g, "Bucket")["bucket"] == "bucket-b"}),
+        {"aws": lambda g: _args(g, "Bucket")["bucket"] == "bucket-b",
+         "local": lambda g: g.fields.storage == {"~/out": "s3://bucket-b COPY"}}),
     "envs": Sample("envs:\n  A: b", {"*": lambda g: g.fields.envs == {"A": "b"}}),
     "secrets": Sample("secrets:\n  S: x", {"*": lambda g: "S" in g.fields.secrets}),
     "setup": Sample("setup: echo hi", {"*": lambda g: g.fields.setup == "echo hi"}),

@@ -51,9 +51,9 @@ class Local(Cloud):
         FieldRule("file_mounts", R, "no FUSE mounts of buckets on local nodes yet: use "
                   "`mode: COPY`", when="a bucket, MOUNT or MOUNT_CACHED",
                   asks=lambda spec, _r: any(m.mode != "COPY" for m in spec.storage.values())),
-        FieldRule("file_mounts", R, "the local cloud reads existing buckets and creates none: "
-                  "give `source: s3://...`", when="a bucket Styx creates (`name:` alone)",
-                  asks=lambda spec, _r: any(m.create for m in spec.storage.values())),
+        FieldRule("file_mounts", H, "read when it exists, as SkyPilot reuses an existing "
+                  "bucket; the local cloud creates none, so a missing one fails setup in one "
+                  "line and `down` deletes none", when="a bucket Styx creates (`name:` alone)"),
         FieldRule("envs", H, "exported to setup and run"),
         FieldRule("secrets", H, "exported, never stored"),
         FieldRule("setup", H, "run by ansible on every node"),
