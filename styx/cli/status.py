@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -105,13 +106,17 @@ def render_status(clusters: Sequence[ClusterStatus], now: datetime | None = None
 @click.option("-r", "--refresh", is_flag=True,
               help="Ask each node whether its setup finished, instead of the recorded outcome.")
 @click.option("--json", "as_json", is_flag=True, help="Print the clusters as JSON.")
-@click.option("--backend", "backend_url", help="State backend URL (default: file://$STYX_HOME/state).")
+@click.option("--backend", "backend_urls", multiple=True,
+              help="State backend URL to list (repeatable; default: file://$STYX_HOME/state).")
+@click.option("--stack-file", "stack_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="List the backend this stack file names (repeatable).")
 def status_command(
     clusters: tuple[str, ...], show_all: bool, refresh: bool, as_json: bool,
-    backend_url: str | None,
+    backend_urls: tuple[str, ...], stack_files: tuple[Path, ...],
 ) -> None:  # fmt: skip
     """Show each cluster: where, what, its state, jobs, autostop and cost per hour."""
-    found = cluster_status(PROJECT, backend_url, clusters=clusters, refresh=refresh)
+    found = _clusters(_backends(backend_urls, stack_files), clusters, refresh)
     # A cluster named on the command line shows whatever its state; DOWN ones only on -a.
     shown = [c for c in found if show_all or clusters or c.state != "DOWN"]
     if as_json:
@@ -122,3 +127,29 @@ def status_command(
         click.echo(f"No clusters{more}. Start one with `styx launch TASK.yaml`.")
     else:
         click.echo(render_status(shown))
+
+
+def _backends(urls: tuple[str, ...], stack_files: tuple[Path, ...]) -> list[str | None]:
+    """Every backend to list, each once: those named, then those the stack files name
+    (a stack file without one means the default backend). None alone: the default."""
+    from styx.spec import load_stack
+
+    named: list[str | None] = list(urls)
+    for path in stack_files:
+        named.append(load_stack(path).backend_url)
+    return list(dict.fromkeys(named)) or [None]
+
+
+def _clusters(backends: list[str | None], names: tuple[str, ...],
+              refresh: bool) -> list[ClusterStatus]:
+    """The clusters of every backend; a name none of them knows is UnknownClusterError."""
+    if len(backends) == 1:
+        return cluster_status(PROJECT, backends[0], clusters=names, refresh=refresh)
+    from styx.errors import UnknownClusterError
+
+    found = [c for url in backends for c in cluster_status(PROJECT, url, refresh=refresh)]
+    known = sorted({c.cluster for c in found})
+    for name in names:
+        if name not in known:
+            raise UnknownClusterError(name, known)
+    return [c for c in found if not names or c.cluster in names]

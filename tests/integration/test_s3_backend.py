@@ -66,6 +66,33 @@ def test_each_url_form_holds_stacks_that_status_lists(
         o["Key"] for o in team.client().list_objects_v2(Bucket=bucket)["Contents"]]
 
 
+def test_status_lists_every_backend_its_stack_files_name(
+    team: MotoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = {}
+    for name, prefix in (("prod", "teams/prod"), ("research", "teams/research")):
+        urls[name] = team.backend_url(team.bucket(), prefix)
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ntask: task.yaml\nbackend: {urls[name]}\n")
+        open_stack(StackRef("styx", name, urls[name]))
+    files = ["--stack-file", str(tmp_path / "prod.yaml"),
+             "--stack-file", str(tmp_path / "research.yaml")]
+
+    def status(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as done:
+            main(["status", *files, "--json", "-a", *args])
+        captured = capsys.readouterr()
+        return int(done.value.code or 0), captured.out, captured.err
+
+    code, out, err = status()
+    assert code == 0, err
+    assert sorted(row["cluster"] for row in json.loads(out)) == ["prod", "research"]
+    code, out, _ = status("research")
+    assert [row["cluster"] for row in json.loads(out)] == ["research"]
+    code, _, err = status("nope")
+    assert code == 1 and "no cluster named 'nope'; known clusters: prod, research" in err
+
+
 @pytest.mark.parametrize("kind", ["s3", "file"])
 def test_records_change_only_when_unchanged_since_read(
     kind: str, aws_stand_in: MotoServer, tmp_path: Path
