@@ -133,3 +133,37 @@ def test_cluster_size_is_checked(tmp_path: Path) -> None:
     task.write_text("name: c\n")
     with pytest.raises(CloudError, match="1 to 1021 nodes"):
         compile_local(replace(load_task(task), num_nodes=1022), "c", HOST)
+
+
+@pytest.fixture
+def type_derivations(monkeypatch: pytest.MonkeyPatch) -> list[type]:
+    """Each class whose output types Pulumi's SDK derives, once per derivation."""
+    from pulumi import _types
+
+    derived: list[type] = []
+    original = _types.resource_types
+
+    def counting(cls: type) -> dict[str, type]:
+        derived.append(cls)
+        return original(cls)
+
+    monkeypatch.setattr(_types, "resource_types", counting)
+    return derived
+
+
+@pulumi.runtime.test
+def test_output_types_are_derived_once_per_class_not_per_node(
+    mocks: Mocks, exports: dict[str, Any], type_derivations: list[type], tmp_path: Path
+) -> Any:
+    # The SDK builds a throwaway class per derivation: at 1,000 nodes, 1,000 classes for the
+    # garbage collector to walk in the plan's process (issue 17).
+    task = tmp_path / "wide.yaml"
+    task.write_text("num_nodes: 6\nresources:\n  cpus: 0.5\n")
+    build_program(compile_local(load_task(task), "wide", HOST), "alice")()
+
+    def check(_nodes: Any) -> None:
+        assert len(mocks.created) == 8  # network, keys, 6 nodes
+        assert sorted(c.__name__ for c in type_derivations) == [
+            "LocalKeyPair", "LocalNetwork", "LocalNode", "Stack"]
+
+    return exports["nodes"].apply(check)
