@@ -128,7 +128,11 @@ def _apply(target: Target, yes: bool, quiet: bool, question: str,
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before stopping.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def stop_command(task_args: TaskArgs, yes: bool, quiet: bool) -> None:
-    """Stop the cluster's nodes (folders and disks kept) as a plan change; `start` resumes."""
+    """Stop the cluster's nodes (folders and disks kept) as a plan change; `start` resumes.
+
+    TASK may also be a cluster's name (`styx stop mycluster`): the task its last version
+    applied, read from the stack's backend.
+    """
     target = lifecycle_target(task_args, quiet, node_state="stopped")
     _apply(target, yes, quiet, "Stop these nodes?")
 
@@ -138,7 +142,11 @@ def stop_command(task_args: TaskArgs, yes: bool, quiet: bool) -> None:
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before starting.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def start_command(task_args: TaskArgs, yes: bool, quiet: bool) -> None:
-    """Start a stopped (or autostopped) cluster again as a plan change; setup only where needed."""
+    """Start a stopped (or autostopped) cluster again as a plan change; setup only where needed.
+
+    TASK may also be a cluster's name (`styx stop mycluster`): the task its last version
+    applied, read from the stack's backend.
+    """
     target = lifecycle_target(task_args, quiet)
     _apply(target, yes, quiet, "Start these nodes?")
 
@@ -166,7 +174,11 @@ def _only_autostop(plan: Plan) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def autostop_command(task_args: TaskArgs, idle_minutes: int | None, autostop_down: bool | None,
                      cancel: bool, yes: bool, quiet: bool) -> None:
-    """Set (-i N [--down]) or cancel the cluster's autostop: a plan and apply of that change."""
+    """Set (-i N [--down]) or cancel the cluster's autostop: a plan and apply of that change.
+
+    TASK may also be a cluster's name (`styx stop mycluster`): the task its last version
+    applied, read from the stack's backend.
+    """
     from styx.errors import StyxError
 
     if cancel and (idle_minutes is not None or autostop_down):
