@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from styx.cli._common import use_color
-from styx.cli.history import resolve_ref
+from styx.cli.history import resolve_ref, stack_location_options
 from styx.plan import FORMATS, Format, render
 
 __all__ = ["diff_command"]
@@ -15,10 +15,7 @@ __all__ = ["diff_command"]
 
 @click.command("diff")
 @click.argument("args", nargs=-1, required=True, metavar="[CLUSTER] A [B]")
-@click.option("--stack-file", type=click.Path(path_type=Path, dir_okay=False),
-              help="A stack file naming the stack and its backend.")
-@click.option("--backend", "backend_url", metavar="URL",
-              help="The state backend (file:// or s3://); default: STYX_HOME's.")
+@stack_location_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for a terminal, markdown for a pull-request comment, json for programs.")
 def diff_command(

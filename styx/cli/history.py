@@ -19,13 +19,17 @@ __all__ = ["history_command", "resolve_ref", "stack_options"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def stack_options(func: F) -> F:
-    """CLUSTER, and where its stack lives: --stack-file or --backend (default: STYX_HOME's)."""
+def stack_location_options(func: F) -> F:
+    """Where a stack lives: --stack-file or --backend (default: STYX_HOME's)."""
     func = click.option("--backend", "backend_url", metavar="URL",
                         help="The state backend (file:// or s3://); default: STYX_HOME's.")(func)
-    func = click.option("--stack-file", type=click.Path(path_type=Path, dir_okay=False),
+    return click.option("--stack-file", type=click.Path(path_type=Path, dir_okay=False),
                         help="A stack file naming the stack and its backend.")(func)
-    return click.argument("cluster", required=False)(func)
+
+
+def stack_options(func: F) -> F:
+    """CLUSTER, and where its stack lives (stack_location_options)."""
+    return click.argument("cluster", required=False)(stack_location_options(func))
 
 
 def resolve_ref(cluster: str | None, stack_file: Path | None, backend_url: str | None) -> StackRef:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from styx.cli._common import terminal_reporter, use_color
-from styx.cli.history import resolve_ref
+from styx.cli.history import resolve_ref, stack_location_options
 from styx.plan import Plan, render_text
 
 __all__ = ["rollback_command"]
@@ -15,10 +15,7 @@ __all__ = ["rollback_command"]
 
 @click.command("rollback")
 @click.argument("args", nargs=-1, required=True, metavar="[CLUSTER] N")
-@click.option("--stack-file", type=click.Path(path_type=Path, dir_okay=False),
-              help="A stack file naming the stack and its backend.")
-@click.option("--backend", "backend_url", metavar="URL",
-              help="The state backend (file:// or s3://); default: STYX_HOME's.")
+@stack_location_options
 @click.option("--secret", "secrets", multiple=True, metavar="KEY[=VAL]",
               help="A secret of that version's task; a bare KEY (or none given) is read "
                    "from your environment (repeatable).")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from styx.cli._common import use_color
+from styx.cli.history import stack_location_options
 from styx.errors import StyxError
 from styx.plan import FORMATS, Format, render
 from styx.workflow import read_plan_file
@@ -19,10 +20,7 @@ __all__ = ["show_command"]
 @click.argument("what", metavar="PLAN.json | CLUSTER", required=False)
 @click.option("--version", "version", type=int, metavar="N",
               help="Of a cluster: the version to show (default: the latest Styx applied).")
-@click.option("--stack-file", type=click.Path(path_type=Path, dir_okay=False),
-              help="A stack file naming the stack and its backend.")
-@click.option("--backend", "backend_url", metavar="URL",
-              help="The state backend (file:// or s3://); default: STYX_HOME's.")
+@stack_location_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for a terminal, markdown for a pull-request comment, json for programs.")
 def show_command(
