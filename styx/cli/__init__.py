@@ -9,11 +9,11 @@ import subprocess
 import sys
 import threading
 import traceback
-from types import FrameType
 from typing import NoReturn
 
 import click
 
+from styx import _interrupts
 from styx._fs import storage_error
 from styx.cli._app import LazyCommand, cli
 from styx.errors import Interrupted, StyxError
@@ -124,11 +124,6 @@ def _interrupted(err: Interrupted | None) -> NoReturn:
     sys.exit(130)
 
 
-def _terminate(_signum: int, _frame: FrameType | None) -> None:
-    # SIGTERM ends Styx the way Ctrl-C does: locks released, outcomes recorded.
-    raise KeyboardInterrupt
-
-
 def _thread_failed(args: threading.ExceptHookArgs) -> None:
     # Interrupted between two engine commands, the Automation API closes a command's pipes
     # while its reader threads still read them: a race of theirs, harmless once we stop.
@@ -143,7 +138,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     # Everything written under STYX_HOME, by us or by the engine, ansible and local nodes we
     # start, may hold a secret or a job's output: private to the user (0600/0700).
     restrict_umask()
-    signal.signal(signal.SIGTERM, _terminate)
+    _interrupts.install()
     threading.excepthook = _thread_failed
     try:
         # Not standalone: click hands back exit codes instead of exiting, so Styx's own
@@ -182,4 +177,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except subprocess.TimeoutExpired as err:
         command = err.cmd if isinstance(err.cmd, str) else " ".join(map(str, err.cmd))
         _fail(StyxError(f"`{command[:120]}` did not finish within {err.timeout:g} s"))
+    if _interrupts.pending():
+        # Delivered where Python drops it ("Exception ignored in ..."): still a Ctrl-C.
+        _interrupted(None)
     sys.exit(code if isinstance(code, int) else 0)

@@ -8,6 +8,7 @@ import time
 
 import click
 
+from styx import _interrupts
 from styx.engine import list_stacks
 from styx.jobs import AgentClient, Job, sync_logs
 from styx.workflow import PROJECT, cluster_client, require_cluster
@@ -126,6 +127,7 @@ def logs_command(
         for line in client.logs(job, node=node, follow=follow):
             show_line(line.node, line.text)
     except KeyboardInterrupt:
+        _interrupts.handled()
         click.echo(f"\nStopped following; job {job} goes on. Cancel it with "
                    f"`styx cancel {cluster} {job}`.", err=True)  # fmt: skip
         return

@@ -24,7 +24,7 @@ from typing import Any
 from ansible_runner import Runner, RunnerConfig
 from ansible_runner.exceptions import AnsibleRunnerException
 
-from styx import _supervise
+from styx import _interrupts, _supervise
 from styx._resources import data_path
 from styx.errors import NodeError
 from styx.home import private_dir
@@ -252,6 +252,7 @@ def run_playbook(
     bin_dir = _ansible_bin()
 
     def handle(raw: dict[str, Any]) -> bool:
+        _interrupts.raise_if_pending()  # a Ctrl-C dropped while ansible-runner forked
         on_event(AnsibleEvent.of(raw))
         return True  # keep the event in the run's artifacts (no_log tasks are censored there)
 
@@ -287,6 +288,7 @@ def run_playbook(
                     "--grace", "5", "--", *rc.command,
                 ]  # fmt: skip
                 status, code = Runner(config=rc, event_handler=handle).run()
+                _interrupts.raise_if_pending()
             except (AnsibleRunnerException, OSError) as exc:
                 raise NodeError(f"ansible-runner could not run {run.playbook}: {exc}") from exc
             except BaseException:
