@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from styx import _interrupts
 from styx.cli._common import (
     TaskArgs,
     target_options,
@@ -162,6 +163,7 @@ def _follow(
                 reporter.output(line.node, line.text)
         except KeyboardInterrupt:
             # Ctrl-C stops following, not the job: say so in the one line every Ctrl-C gets.
+            _interrupts.handled()
             click.echo("Interrupted.", err=True)
             click.echo(f"stopped following; job {job_id} goes on running on {cluster}: "
                        f"re-attach with `styx logs {cluster} {job_id}`, cancel with "

@@ -7,14 +7,16 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any, Final, Literal
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from styx._resources import data_path
 from styx.errors import SpecIssue
+from styx.spec._fastcheck import UnknownKeyword, accepts
 from styx.spec._yaml import Document, NodePath
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = [
     "SchemaName",
@@ -51,7 +53,18 @@ def load_schema(name: SchemaName) -> Mapping[str, Any]:
 
 @cache
 def _validator(name: SchemaName) -> Draft202012Validator:
+    # Imported here: jsonschema is only needed to explain a document that is not valid.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(name))
+
+
+def _plainly_valid(document: Document, name: SchemaName) -> bool:
+    """The fast yes (see _fastcheck); False means "ask jsonschema", not "invalid"."""
+    try:
+        return accepts(load_schema(name), document.data)
+    except UnknownKeyword:
+        return False
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:
@@ -94,6 +107,8 @@ def _type_word(value: Any) -> str:
 
 def schema_issues(document: Document, name: SchemaName) -> list[SpecIssue]:
     """Every schema violation in the document, located and worded for a person."""
+    if _plainly_valid(document, name):
+        return []
     explainer = _Explainer(load_schema(name), document)
     issues: list[SpecIssue] = []
     for error in _validator(name).iter_errors(document.data):
@@ -114,6 +129,8 @@ def failing_paths(document: Document, name: SchemaName) -> set[NodePath]:
     The loader drops exactly these places and builds the rest, so that an error in one
     field does not hide an error in its neighbour.
     """
+    if _plainly_valid(document, name):
+        return set()
     explainer = _Explainer(load_schema(name), document)
     paths: set[NodePath] = set()
     for error in _validator(name).iter_errors(document.data):

@@ -68,3 +68,10 @@ def test_help_lists_every_command_with_its_summary() -> None:
     for name in _COMMANDS:
         assert f"  {name} " in text
     assert "Show what `styx apply` would change" in text
+
+
+def test_validating_a_valid_file_loads_no_jsonschema(tmp_path: Path) -> None:
+    # jsonschema is half of `styx validate`'s start-up; only an invalid file needs its errors.
+    assert "jsonschema" not in _imported(["validate", "examples/hello.yaml"], tmp_path)
+    for example in sorted((ROOT / "examples").glob("*.yaml"))[:5]:
+        assert "jsonschema" not in _imported(["validate", str(example)], tmp_path), example
