@@ -51,18 +51,10 @@ __all__ = [
     "run_playbook",
 ]
 
-# A process that runs playbooks may also have run the Pulumi engine's gRPC server (apply
-# plans, provisions, then sets up), and ansible-runner forks pexpect children, in which
-# gRPC's fork handlers would run before exec. Once in CI such a child logged "Epoll1Poller
-# ... epoll_wait error: Bad file descriptor" (pexpect closes every descriptor before exec)
-# and the playbook failed. The children never use gRPC, so its fork support is switched off
-# here, where the forking is, before any engine runs (styx.nodes loads with the workflow),
-# unless the caller set it. `import styx` alone leaves the environment alone.
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
-
 # Unix socket paths hold 108 bytes; ssh adds a 10-character hash and, while binding, a
 # 17-character temporary suffix. Longer control folders get no connection sharing at all.
 _MAX_CONTROL_DIR = 108 - 1 - 11 - 17 - 2
+
 # What ansible-playbook needs from our environment; the rest (cloud credentials, a secret
 # the user exported) stays out, since ansible-runner writes the environment to its artifacts.
 _KEEP_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")

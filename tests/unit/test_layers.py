@@ -151,11 +151,11 @@ def test_compiling_a_task_loads_no_engine(tmp_path: Path) -> None:
     assert _python(code) == "[]"
 
 
-def test_importing_styx_leaves_the_environment_alone() -> None:
+def test_importing_styx_turns_grpc_fork_handlers_off_unless_the_caller_chose() -> None:
+    # Before anything can import gRPC (see styx/__init__.py and test_grpc_fork.py).
     code = "import os, {}\nprint(os.environ.get('GRPC_ENABLE_FORK_SUPPORT', '-'))"
-    assert _python(code.format("styx, styx.spec, styx.compile, styx.plan")) == "-"
-    # Where ansible forks, gRPC's fork handlers are off, unless the caller chose otherwise.
-    assert _python(code.format("styx.nodes")) == "0"
+    assert _python(code.format("styx")) == "0"
+    assert _python(code.format("styx.engine")) == "0"
     assert _python(code.format("styx.nodes"), GRPC_ENABLE_FORK_SUPPORT="1") == "1"
 
 
