@@ -54,7 +54,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
                "Install or locate Pulumi's engine (the `pulumi` command)."),
     "gc": ("styx.cli.gc", "gc_command",
            "Remove what the retention policy no longer keeps under STYX_HOME."),
-    "exec": ("styx.cli.cluster", "exec_command",
+    "exec": ("styx.cli.exec", "exec_command",
              "Queue a task's `run` or a command on a cluster and follow its output (Ctrl-C "
              "stops following)."),
     "history": ("styx.cli.history", "history_command",

@@ -9,7 +9,6 @@ import time
 import click
 
 from styx import _interrupts
-from styx.engine import list_stacks
 from styx.jobs import AgentClient, Job, sync_logs
 from styx.workflow import PROJECT, cluster_client, require_cluster
 
@@ -80,7 +79,11 @@ def queue_command(
     clusters: tuple[str, ...], as_json: bool, exit_codes: bool, backend_url: str | None
 ) -> None:
     """Show the jobs of each cluster (every cluster when none is named)."""
-    names = list(clusters) or [s.name for s in list_stacks(PROJECT, backend_url)]
+    if not clusters:
+        from styx.engine import list_stacks  # the engine only to list every stack
+
+        clusters = tuple(s.name for s in list_stacks(PROJECT, backend_url))
+    names = list(clusters)
     found = {name: _client(name, backend_url).queue() for name in names}
     if as_json:
         data = {name: [job.to_json() for job in jobs] for name, jobs in found.items()}

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from styx._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from styx.engine._checkpoint import recorded_outputs
     from styx.engine._install import (
         DYNAMIC_PROVIDER_SHIM,
         Engine,
@@ -43,6 +44,7 @@ __all__ = [
     "install_engine",
     "list_stacks",
     "open_stack",
+    "recorded_outputs",
     "sdk_version",
 ]
 
@@ -51,6 +53,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "styx.engine._checkpoint": ("recorded_outputs",),
         "styx.engine._install": (
             "DYNAMIC_PROVIDER_SHIM", "Engine", "engine_bin_dir", "find_engine", "install_engine",
             "sdk_version",

@@ -11,26 +11,32 @@ sync_workdir(client, workdir, applied)       the workdir to the nodes whose copy
 
 from __future__ import annotations
 
-from styx.jobs._client import AgentClient
-from styx.jobs._install import (
-    SECONDS_PER_MINUTE_VAR,
-    AgentInstall,
-    AutostopConfig,
-    install_agent,
-    seconds_per_minute,
-)
-from styx.jobs._model import (
-    ACTIVE_STATES,
-    TERMINAL_STATES,
-    AgentNode,
-    Demand,
-    Job,
-    JobNodeExit,
-    JobRequest,
-    JobState,
-    LogLine,
-)
-from styx.jobs._sync import WorkdirSync, sync_logs, sync_workdir
+from typing import TYPE_CHECKING
+
+from styx._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from styx.jobs._client import AgentClient
+    from styx.jobs._install import (
+        SECONDS_PER_MINUTE_VAR,
+        AgentInstall,
+        AutostopConfig,
+        install_agent,
+        seconds_per_minute,
+    )
+    from styx.jobs._model import (
+        ACTIVE_STATES,
+        TERMINAL_STATES,
+        AgentNode,
+        Demand,
+        Job,
+        JobNodeExit,
+        JobRequest,
+        JobState,
+        LogLine,
+    )
+    from styx.jobs._sync import WorkdirSync, sync_logs, sync_workdir
+
 
 __all__ = [
     "ACTIVE_STATES",
@@ -52,3 +58,35 @@ __all__ = [
     "sync_logs",
     "sync_workdir",
 ]
+
+# Each name is imported from its module when first read (styx._lazy), so a command
+# loads only the modules it uses.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "styx.jobs._client": ("AgentClient",),
+        "styx.jobs._install": (
+            "SECONDS_PER_MINUTE_VAR",
+            "AgentInstall",
+            "AutostopConfig",
+            "install_agent",
+            "seconds_per_minute",
+        ),
+        "styx.jobs._model": (
+            "ACTIVE_STATES",
+            "TERMINAL_STATES",
+            "AgentNode",
+            "Demand",
+            "Job",
+            "JobNodeExit",
+            "JobRequest",
+            "JobState",
+            "LogLine",
+        ),
+        "styx.jobs._sync": (
+            "WorkdirSync",
+            "sync_logs",
+            "sync_workdir",
+        ),
+    },
+)

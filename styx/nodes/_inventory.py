@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from styx._resources import data_path
 from styx.nodes._model import ClusterAccess, NodeAccess
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["HostEntry", "render_inventory", "render_known_hosts", "render_vars", "unsafe"]
 
@@ -41,6 +42,9 @@ class HostEntry:
 
 
 def _template(name: str) -> jinja2.Template:
+    # Here: only playbook runs need Jinja, and exec's agent calls (known_hosts) must not pay it.
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_path("templates"))),
         undefined=jinja2.StrictUndefined,

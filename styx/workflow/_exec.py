@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from styx.engine import StackOps, StackRef, open_stack
-from styx.errors import JobError, NodeError, StackNotFoundError
+from styx.engine import StackRef
+from styx.errors import JobError, NodeError
 from styx.jobs import AgentClient, Demand, JobRequest, WorkdirSync, sync_workdir
 from styx.nodes import ClusterAccess
 from styx.workflow._lock import lock_path, stack_lock
-from styx.workflow._nodes import cluster_access
+from styx.workflow._nodes import cluster_access, cluster_outputs
 from styx.workflow._outcomes import read_outcomes
 from styx.workflow._progress import Reporter, silent
 from styx.workflow._target import Target, stack_dir
@@ -113,12 +113,7 @@ def submit_command(ref: StackRef, job: CommandJob) -> tuple[AgentClient, int]:
         raise JobError("the command to run is empty", cluster=ref.stack)
     with stack_lock(lock_path(stack_dir(ref)), ref.qualified, "exec", shared=True,
                     backend=ref):
-        try:
-            outputs = StackOps(open_stack(ref, create=False)).outputs()
-        except StackNotFoundError as err:
-            raise StackNotFoundError(
-                f"cluster {ref.stack} does not exist: run `styx apply` first", stack=err.stack
-            ) from err
+        outputs = cluster_outputs(ref)
         client = AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
         if job.num_nodes > len(client.access.nodes):
             raise JobError(f"the command asks for {job.num_nodes} nodes; cluster {ref.stack} "

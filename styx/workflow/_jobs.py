@@ -12,8 +12,8 @@ from typing import Any
 
 from styx.agent import agent_sha256
 from styx.clouds import cloud_named
-from styx.engine import StackOps, StackRef, default_backend_url, open_stack
-from styx.errors import JobError, NodeError, StackNotFoundError
+from styx.engine import StackRef, default_backend_url
+from styx.errors import JobError, NodeError
 from styx.jobs import (
     ACTIVE_STATES,
     AgentClient,
@@ -31,7 +31,7 @@ from styx.spec import Spec
 from styx.workflow._autostop import read_record, record_path
 from styx.workflow._exec import require_setup_complete, sync_target_workdir
 from styx.workflow._lock import lock_path, stack_lock
-from styx.workflow._nodes import cluster_access
+from styx.workflow._nodes import cluster_access, cluster_outputs
 from styx.workflow._progress import Reporter
 from styx.workflow._target import PROJECT, Target, resolve_name, stack_dir
 
@@ -111,12 +111,7 @@ def cluster_ref(cluster: str, backend_url: str | None = None) -> StackRef:
 
 
 def _open_cluster(ref: StackRef) -> tuple[Mapping[str, Any], AgentClient]:
-    try:
-        outputs = StackOps(open_stack(ref, create=False)).outputs()
-    except StackNotFoundError as err:
-        raise StackNotFoundError(
-            f"cluster {ref.stack} does not exist: run `styx apply` first", stack=err.stack
-        ) from err
+    outputs = cluster_outputs(ref)
     return outputs, AgentClient(cluster_access(outputs, stack_dir(ref), ref.stack))
 
 

@@ -7,11 +7,32 @@ from pathlib import Path
 from typing import Any
 
 from styx.clouds import cloud_named
-from styx.errors import NodeError
+from styx.engine import StackRef, recorded_outputs
+from styx.errors import NodeError, StackNotFoundError
 from styx.nodes import ClusterAccess, NodeWork
 from styx.spec import Spec
 
-__all__ = ["cluster_access", "node_work"]
+__all__ = ["cluster_access", "cluster_outputs", "node_work"]
+
+
+def cluster_outputs(ref: StackRef) -> dict[str, Any]:
+    """The stack's recorded outputs (where its nodes are), secret values masked.
+
+    Read from the checkpoint itself where the backend is a folder (no engine process, no
+    Automation API import: exec, logs, queue and cancel are the commands users repeat), else
+    asked of the engine. StackNotFoundError when the cluster was never applied.
+    """
+    outputs = recorded_outputs(ref)
+    if outputs is not None:
+        return outputs
+    from styx.engine import StackOps, open_stack
+
+    try:
+        return StackOps(open_stack(ref, create=False)).outputs()
+    except StackNotFoundError as err:
+        raise StackNotFoundError(
+            f"cluster {ref.stack} does not exist: run `styx apply` first", stack=err.stack
+        ) from err
 
 
 def cluster_access(outputs: Mapping[str, Any], state_dir: Path, stack: str) -> ClusterAccess:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from pulumi.automation import EngineEvent, OpType
+from typing import TYPE_CHECKING
 
 from styx.nodes import ProgressEvent
 from styx.plan import display_type
+
+if TYPE_CHECKING:
+    # Types only: exec reports progress too, and must not import the Automation API.
+    from pulumi.automation import EngineEvent
 
 __all__ = ["EngineProgress", "Reporter", "SetupProgress", "silent"]
 
@@ -29,13 +32,14 @@ def silent() -> Reporter:
     return Reporter()
 
 
+# Keyed by pulumi.automation.OpType's values (a str enum, so its members find these keys).
 _VERBS = {
-    OpType.CREATE: ("creating", "created"),
-    OpType.UPDATE: ("updating", "updated"),
-    OpType.REPLACE: ("replacing", "replaced"),
-    OpType.DELETE: ("deleting", "deleted"),
-    OpType.REFRESH: ("refreshing", "refreshed"),
-    OpType.READ: ("reading", "read"),
+    "create": ("creating", "created"),
+    "update": ("updating", "updated"),
+    "replace": ("replacing", "replaced"),
+    "delete": ("deleting", "deleted"),
+    "refresh": ("refreshing", "refreshed"),
+    "read": ("reading", "read"),
 }
 
 

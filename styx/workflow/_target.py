@@ -161,11 +161,13 @@ def known_clusters(backend_url: str | None = None) -> list[str]:
     are asked through it.
     """
     from styx.clouds import HOST_CLOUDS, cloud_named
-    from styx.engine import file_backend_stacks, list_stacks
+    from styx.engine import file_backend_stacks
 
     url = backend_url or default_backend_url()
     names = file_backend_stacks(PROJECT, url)
     if names is None:
+        from styx.engine import list_stacks  # the engine, only where the folder cannot say
+
         names = [listing.name for listing in list_stacks(PROJECT, url)]
     on_host = {n for cloud in HOST_CLOUDS for n in cloud_named(cloud).host_clusters()}
     return sorted(set(names) | on_host)

@@ -135,6 +135,39 @@ def test_exec_a_command_by_name_with_the_clusters_envs(styx: Styx) -> None:
                   "--instance-type")
 
 
+def test_exec_and_queue_load_no_engine_ansible_or_plan_diff(styx: Styx) -> None:
+    # exec is the command users repeat: its outputs come from the file backend's checkpoint,
+    # so neither the Automation API nor ansible nor the plan's diff machinery is imported.
+    heavy = {"pulumi", "grpc", "ansible_runner", "deepdiff", "jsonschema"}
+    for args in (("exec", NAME, "true"), ("queue", NAME)):
+        env = {**os.environ, "STYX_HOME": str(styx.home), "NO_COLOR": "1"}
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "styx", *args],
+                              capture_output=True, text=True, env=env, cwd=styx.work,
+                              timeout=300, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0]
+                  for line in done.stderr.splitlines() if line.startswith("import time:")}
+        assert "styx" in loaded
+        assert sorted(loaded & heavy) == [], args
+
+
+def test_the_checkpoint_read_equals_the_engines_outputs(styx: Styx) -> None:
+    code = (
+        "import json\n"
+        "from styx.engine import StackOps, StackRef, default_backend_url, open_stack, "
+        "recorded_outputs\n"
+        f"ref = StackRef('styx', {NAME!r}, default_backend_url())\n"
+        "print(json.dumps([recorded_outputs(ref), StackOps(open_stack(ref, create=False))"
+        ".outputs()]))\n"
+    )
+    env = {**os.environ, "STYX_HOME": str(styx.home)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    ours, engines = json.loads(done.stdout)
+    assert ours == engines and ours["nodes"], (ours, engines)
+
+
 def test_exec_syncs_a_changed_workdir_first_and_says_what(styx: Styx) -> None:
     (styx.work / "wd" / "data.txt").write_text("second\n")
     (styx.work / "wd" / "more.txt").write_text("x" * 1000)

@@ -11,12 +11,14 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from styx._resources import data_path
 from styx.clouds.local import _procs
 from styx.errors import NodeError
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = [
     "NodeLayout",
@@ -114,6 +116,9 @@ def _shell() -> str:
 
 
 def _environment() -> jinja2.Environment:
+    # Here: only starting a node renders sshd's config; reading a cluster must not pay Jinja.
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_path("templates"))),
         undefined=jinja2.StrictUndefined,
