@@ -25,6 +25,7 @@ import pulumi_aws as aws
 
 from styx.clouds._exports import export_cluster
 from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs
+from styx.clouds._sdk import trim_sdk_costs
 from styx.clouds.aws._graph import (
     KIND_AMI,
     KIND_INSTANCE,
@@ -199,6 +200,7 @@ def build_program(graph: ResourceGraph) -> Callable[[], None]:
     instances = {d.args["tags"]["styx:node"]: d for d in graph.resources if d.kind == KIND_INSTANCE}
     key_file = next(d.name for d in graph.resources if d.kind == KIND_KEY_FILE)
     region = next(d.args["region"] for d in graph.resources if d.kind == KIND_PROVIDER)
+    trim_sdk_costs()
 
     def program() -> None:
         declared = _Declared()

@@ -8,7 +8,6 @@ is its rank's host number in the network's block, as `node_address` defines it.
 
 from __future__ import annotations
 
-import functools
 import getpass
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ import pulumi
 
 from styx.clouds._exports import export_cluster
 from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs
+from styx.clouds._sdk import trim_sdk_costs
 from styx.clouds.local._graph import KIND_KEY_PAIR, KIND_NETWORK, KIND_NODE
 from styx.clouds.local._network import node_address
 from styx.clouds.local._paths import LocalClusterPaths
@@ -26,21 +26,6 @@ from styx.errors import CloudError
 from styx.graph import ResourceDecl, ResourceGraph
 
 __all__ = ["build_program", "node_outputs"]
-
-
-def _remember_resource_types() -> None:
-    """Derive each resource class's output types once per process, not once per resource.
-
-    For every resource it registers, Pulumi's SDK re-derives the class's output types from its
-    annotations: a new class object and a `get_type_hints` evaluation each time, garbage the
-    collector then walks. At 1,000 nodes that is 1,000 throwaway classes in the plan's own
-    process (issue 17). The types are a function of the class alone and are only read, so one
-    answer per class is the same answer.
-    """
-    from pulumi import _types
-
-    if not hasattr(_types.resource_types, "cache_info"):
-        _types.resource_types = functools.cache(_types.resource_types)
 
 
 def _output(declared: Mapping[str, pulumi.Resource], value: Any) -> Any:
@@ -115,7 +100,7 @@ def build_program(graph: ResourceGraph, user: str | None = None) -> Callable[[],
     paths = LocalClusterPaths(Path(), graph.cluster)
     login = user or getpass.getuser()
 
-    _remember_resource_types()
+    trim_sdk_costs()
 
     def program() -> None:
         declared: dict[str, pulumi.Resource] = {}
