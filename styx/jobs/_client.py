@@ -8,10 +8,13 @@ known_hosts Styx writes from the stack's outputs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -26,9 +29,28 @@ __all__ = ["AGENT_COMMAND", "AgentClient"]
 
 AGENT_COMMAND = 'python3 "$HOME/.styx-agent/agent.py"'
 # A Unix socket path holds 107 bytes; ssh's %C is 40 characters, and while binding it adds a
-# temporary suffix of about 17. A longer folder gets no connection sharing (still correct).
-_MAX_CONTROL_DIR = 107 - 1 - 40 - 18
+# temporary suffix of about 17. A longer path gets no connection sharing (still correct).
+_MAX_SOCKET_PATH = 107 - 18
 _PERSIST_SECONDS = 120
+
+
+def _socket_dir() -> Path | None:
+    """A short folder only this user can enter, for connection-master sockets; None if not.
+
+    Not under the stack's folder: `~/.styx/stacks/styx/<cluster>/agent` passes the socket
+    limit for most home folders and cluster names, and every agent call then paid a full SSH
+    handshake (about 0.25 s each, five per exec). The runtime folder (or /tmp) is short; it
+    is used only when it is ours and closed to others, since a socket there is a logged-in
+    connection to the node.
+    """
+    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"styx-{os.getuid()}"
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        info = base.lstat()
+    except OSError:
+        return None
+    private = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return base if private else None
 
 
 class AgentClient:
@@ -58,14 +80,19 @@ class AgentClient:
 
     # -- plumbing --------------------------------------------------------------------------
 
+    def _socket_prefix(self) -> str:
+        # One set of masters per client folder (per stack): two homes may give different
+        # clusters' nodes the same loopback address, and %C alone would then share a master.
+        return hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:16] + "-"
+
     def _control(self) -> list[str]:
-        control = self.folder / "cm"
-        if len(str(control)) > _MAX_CONTROL_DIR:
+        sockets = _socket_dir()
+        path = f"{sockets}/{self._socket_prefix()}%C" if sockets is not None else ""
+        if not path or len(path) - 2 + 40 > _MAX_SOCKET_PATH:
             return ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
-        control.mkdir(exist_ok=True, mode=0o700)
         return [
             "-o", "ControlMaster=auto",
-            "-o", f'ControlPath="{control}/%C"',
+            "-o", f'ControlPath="{path}"',
             "-o", f"ControlPersist={_PERSIST_SECONDS}",
         ]  # fmt: skip
 
@@ -213,12 +240,12 @@ class AgentClient:
             )
 
     def close(self) -> None:
-        """End the shared connection now instead of after its idle time."""
-        control = self.folder / "cm"
-        if control.is_dir():
+        """End the shared connections now instead of after their idle time."""
+        sockets = _socket_dir()
+        if sockets is not None:
             from styx.nodes._ssh import close_masters
 
-            close_masters(control)
+            close_masters(sockets, prefix=self._socket_prefix())
 
 
 def _quote(text: str) -> str:

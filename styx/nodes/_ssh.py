@@ -231,8 +231,9 @@ class NodeTail:
         return clean
 
 
-def close_masters(control_dir: Path) -> None:
-    """Ask every SSH connection master whose socket is in control_dir to exit now.
+def close_masters(control_dir: Path, *, prefix: str = "") -> None:
+    """Ask every SSH connection master whose socket is in control_dir (and whose name starts
+    with `prefix`) to exit now.
 
     Ansible's ssh leaves a ControlPersist master per host behind; it would outlive the command.
 
@@ -243,7 +244,7 @@ def close_masters(control_dir: Path) -> None:
     if not control_dir.is_dir():
         return
     for socket_path in control_dir.iterdir():
-        if socket_path.is_socket():
+        if socket_path.name.startswith(prefix) and socket_path.is_socket():
             with contextlib.suppress(subprocess.TimeoutExpired, OSError):
                 subprocess.run(
                     ["ssh", "-F", "/dev/null", "-o", f"ControlPath={_quoted(socket_path)}",
