@@ -183,9 +183,11 @@ def scale(tmp: Path, envs: Envs, sizes: Sequence[int], repeat: int) -> None:
     for nodes in sizes:
         task = tmp / f"scale{nodes}.yaml"
         task.write_text(TASK.format(name=f"scale{nodes}", nodes=nodes))
+        floors = {"floor": [sys.executable, str(BENCH / "_floor.py"), str(nodes)]}
+        if nodes >= 1000:
+            floors["shaped"] = [sys.executable, str(BENCH / "_floor.py"), str(nodes), "--shaped"]
         found = interleaved(
-            {"floor": [sys.executable, str(BENCH / "_floor.py"), str(nodes)]},
-            {"plan": [*STYX, "plan", str(task), "-q", "--format", "json"]}, envs, repeat)
+            floors, {"plan": [*STYX, "plan", str(task), "-q", "--format", "json"]}, envs, repeat)
         floor, plan = found["floor"], found["plan"]
         ratio = plan.seconds / floor.seconds
         mark = (f"  {verdict(ratio <= 1.2)} 1.2x, {verdict(plan.peak_mb <= 250)} 250 MB"
@@ -194,6 +196,12 @@ def scale(tmp: Path, envs: Envs, sizes: Sequence[int], repeat: int) -> None:
               f"{floor.peak_mb:4.0f} MB | styx plan {plan.seconds:6.2f} s (cpu {plan.cpu:6.2f}) "
               f"{plan.peak_mb:4.0f} MB | {ratio:5.2f}x, cpu {plan.cpu / floor.cpu:5.2f}x{mark}",
               flush=True)
+        if "shaped" in found:
+            # Information, not the target: the same count of resources shaped like nodes.
+            shaped = found["shaped"]
+            print(f"  {'':>5}   node-shaped floor {shaped.seconds:6.2f} s (cpu {shaped.cpu:6.2f}) "
+                  f"| styx plan / shaped {plan.seconds / shaped.seconds:5.2f}x, "
+                  f"cpu {plan.cpu / shaped.cpu:5.2f}x", flush=True)
 
 
 def main() -> None:
