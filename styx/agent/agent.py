@@ -1370,10 +1370,12 @@ def read_logs(
         with open(os.path.join(folder, name + ".log"), "rb") as handle:
             handle.seek(start)
             data = handle.read(_LOG_CHUNK)
-        if not complete and len(data) < _LOG_CHUNK:
+        more = len(data) >= _LOG_CHUNK  # a whole chunk read: the file may go on
+        if not complete and not more:
             cut = data.rfind(b"\n") + 1
             data = data[:cut]
-        out[name] = {"text": data.decode("utf-8", errors="replace"), "offset": start + len(data)}
+        out[name] = {"text": data.decode("utf-8", errors="replace"), "offset": start + len(data),
+                     "more": more}  # fmt: skip
     return out
 
 
@@ -1532,8 +1534,12 @@ def main(argv: list[str] | None = None) -> int:
                 follow_logs(db, args.job, args.node, offsets)
             else:
                 done = get_job(db, args.job)["state"] in TERMINAL
-                _emit({"nodes": read_logs(args.job, offsets, args.node, True),
-                       "state": get_job(db, args.job)["state"], "ended": done})  # fmt: skip
+                nodes = read_logs(args.job, offsets, args.node, True)
+                # "more": some log was cut at the chunk size; without it, once the job has
+                # ended, this answer holds everything and the reader needs no second call.
+                more = any(part["more"] for part in nodes.values())
+                _emit({"nodes": nodes, "state": get_job(db, args.job)["state"], "ended": done,
+                       "more": more})  # fmt: skip
         elif command == "cancel":
             _emit({"cancelled": cancel_jobs(db, config, list(args.jobs), args.all)})
         elif command == "wait":

@@ -61,7 +61,7 @@ def _follow(
                        f"re-attach with `styx logs {cluster} {job_id}`, cancel with "
                        f"`styx cancel {cluster} {job_id}`", err=True)  # fmt: skip
             raise click.exceptions.Exit(130) from None
-        job = client.job(job_id)
+        job = client.finished(job_id)
     log_dir = sync_logs(client, job_id, secrets=secrets)
     raise_for_job(client, job)
     click.echo(f"Job {job_id} succeeded on {len(job.nodes)} node(s); logs in {log_dir}",

@@ -135,7 +135,7 @@ def logs_command(
                    f"`styx cancel {cluster} {job}`.", err=True)  # fmt: skip
         return
     if follow:
-        ended = client.job(job)
+        ended = client.finished(job)
         click.echo(f"Job {job} {ended.state}.", err=True)
 
 

@@ -65,6 +65,7 @@ class AgentClient:
         self.folder = folder or access.state_dir / "agent"
         self.known_hosts = self.folder / "known_hosts"
         self._ready = False
+        self._ended: dict[int, Job] = {}  # jobs whose followed logs closed with their record
 
     def _prepare(self) -> None:
         """Write known_hosts (the stack's host keys) once, before the first connection."""
@@ -168,6 +169,11 @@ class AgentClient:
     def job(self, job_id: int) -> Job:
         return self.queue([job_id])[0]
 
+    def finished(self, job_id: int) -> Job:
+        """The job as it ended: the record a followed log stream closed with (no second call),
+        else the agent's answer now."""
+        return self._ended.get(job_id) or self.job(job_id)
+
     def cancel(self, jobs: Sequence[int] = (), *, every: bool = False) -> list[int]:
         """Cancel jobs (or every unfinished one): all their processes end on all their nodes."""
         args = ["cancel", *(str(j) for j in jobs)]
@@ -188,14 +194,19 @@ class AgentClient:
     def log_chunks(
         self, job_id: int, offsets: dict[str, int], node: str | None = None
     ) -> tuple[dict[str, bytes], dict[str, int], bool]:
-        """What the logs gained since `offsets`: (text per node, new offsets, job ended)."""
+        """What the logs gained since `offsets`: (text per node, new offsets, complete).
+
+        Complete: the job has ended and this answer reached the end of every log, so asking
+        again would bring nothing (an agent that does not say so is asked until it is empty).
+        """
         args = ["logs", str(job_id), "--offsets", _quote(json.dumps(offsets))]
         if node:
             args += ["--node", node]
         answer = self.call(*args)
         texts = {name: part["text"].encode("utf-8") for name, part in answer["nodes"].items()}
         moved = {name: int(part["offset"]) for name, part in answer["nodes"].items()}
-        return texts, {**offsets, **moved}, bool(answer["ended"])
+        complete = bool(answer["ended"]) and answer.get("more") is False
+        return texts, {**offsets, **moved}, complete
 
     def logs(
         self, job_id: int, *, node: str | None = None, follow: bool = True
@@ -205,12 +216,12 @@ class AgentClient:
         if not follow:
             offsets: dict[str, int] = {}
             while True:
-                texts, offsets, _ended = self.log_chunks(job_id, offsets, node)
-                if not any(texts.values()):
-                    return
+                texts, offsets, complete = self.log_chunks(job_id, offsets, node)
                 for name, data in sorted(texts.items()):
                     for line in data.decode("utf-8", errors="replace").splitlines():
                         yield LogLine(name, line)
+                if complete or not any(texts.values()):
+                    return
         args = [AGENT_COMMAND, "logs", str(job_id), "--follow", "--json"]
         if node:
             args += ["--node", node]
@@ -224,7 +235,7 @@ class AgentClient:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        ended = [False]
+        ended: list[dict[str, Any]] = []
         try:
             assert process.stdout is not None
             yield from _follow(process.stdout, self.access.cluster, ended)
@@ -232,7 +243,9 @@ class AgentClient:
             if process.poll() is None:
                 process.terminate()
             process.wait()
-        if not ended[0]:
+        if ended and isinstance(ended[0], dict) and ended[0]:
+            self._ended[job_id] = Job.from_json(ended[0])
+        if not ended:
             why = (process.stderr.read() if process.stderr else b"").decode(errors="replace")
             raise JobError(
                 f"{self.access.cluster}: following job {job_id} stopped: {why.strip()}",
@@ -252,7 +265,7 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def _follow(stream: IO[bytes], cluster: str, ended: list[bool]) -> Iterator[LogLine]:
+def _follow(stream: IO[bytes], cluster: str, ended: list[dict[str, Any]]) -> Iterator[LogLine]:
     for raw in stream:
         try:
             event = json.loads(raw)
@@ -264,5 +277,5 @@ def _follow(stream: IO[bytes], cluster: str, ended: list[bool]) -> Iterator[LogL
             for line in str(event["text"]).splitlines():
                 yield LogLine(str(event["node"]), line)
         if "end" in event:
-            ended[0] = True
+            ended.append(event["end"] if isinstance(event["end"], dict) else {})
             return

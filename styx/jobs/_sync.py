@@ -44,7 +44,7 @@ def sync_logs(
     offsets = {p.stem: int(p.read_text() or 0) for p in target.glob("*.offset")}
     secrets = list(secrets)
     while True:
-        texts, offsets, _ended = client.log_chunks(job_id, offsets)
+        texts, offsets, complete = client.log_chunks(job_id, offsets)
         if not any(texts.values()):
             break
         for node, data in texts.items():
@@ -53,6 +53,8 @@ def sync_logs(
             with os.fdopen(fd, "ab") as handle:
                 handle.write(_mask(data, secrets))
             path.with_suffix(".offset").write_text(str(offsets[node]))
+        if complete:
+            break
     return target
 
 

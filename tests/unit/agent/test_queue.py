@@ -172,9 +172,24 @@ def test_read_logs_returns_whole_lines_until_the_job_ends(
     (folder / "head.log").write_bytes(b"one\ntwo\npart")
     (folder / "head.run.err").write_bytes(b"STYX-AGENT-EXIT 0\n")
     got = ag.read_logs(3, {}, None, complete=False)
-    assert got == {"head": {"text": "one\ntwo\n", "offset": 8}}
+    assert got == {"head": {"text": "one\ntwo\n", "offset": 8, "more": False}}
     got = ag.read_logs(3, {"head": 8}, None, complete=True)
-    assert got == {"head": {"text": "part", "offset": 12}}
+    assert got == {"head": {"text": "part", "offset": 12, "more": False}}
+
+
+def test_read_logs_says_when_a_chunk_stopped_short_of_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "more" lets a reader of an ended job stop after one call when nothing was cut off.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(ag, "_LOG_CHUNK", 4)
+    folder = tmp_path / ".styx-agent" / "logs" / "3"
+    folder.mkdir(parents=True)
+    (folder / "head.log").write_bytes(b"abcdefg")
+    first = ag.read_logs(3, {}, None, complete=True)
+    assert first == {"head": {"text": "abcd", "offset": 4, "more": True}}
+    second = ag.read_logs(3, {"head": 4}, None, complete=True)
+    assert second == {"head": {"text": "efg", "offset": 7, "more": False}}
 
 
 def test_exit_codes_come_from_the_launcher_and_a_lost_node_says_why(tmp_path: Path) -> None:
