@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import signal
 import subprocess
@@ -107,12 +108,22 @@ def _fail(err: StyxError) -> NoReturn:
     sys.exit(1)
 
 
+def _unraisable_after_interrupt(unraisable: sys.UnraisableHookArgs) -> None:
+    if _debug():
+        sys.__unraisablehook__(unraisable)
+
+
 def _interrupted(err: Interrupted | None) -> NoReturn:
     """Ctrl-C: stop what we started, say what goes on running where, exit 130."""
     from styx import _supervise
 
     # The engine cancels cleanly on SIGINT; ansible-playbook is stopped with its workers.
     _supervise.stop_supervised_children(signal.SIGTERM)
+    # An interrupt can leave a library's object half-built (pexpect's PtyProcess, cut off in
+    # its constructor); its finaliser then fails at exit with "Exception ignored ...
+    # Traceback". That is noise after a Ctrl-C, not news: shown only under STYX_DEBUG.
+    sys.unraisablehook = _unraisable_after_interrupt
+    gc.collect()
     click.echo("Interrupted.", err=True)
     if err is not None and err.still_running:
         click.echo(f"{err.message}: {err.still_running}", err=True)
