@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import errno
-import gc
 import os
 import signal
 import subprocess
 import sys
 import threading
 import traceback
+
+# Not `import gc`: the `styx gc` command's module, styx.cli.gc, would shadow it here.
+from gc import collect as _collect_garbage
 from typing import NoReturn
 
 import click
@@ -123,7 +125,7 @@ def _interrupted(err: Interrupted | None) -> NoReturn:
     # its constructor); its finaliser then fails at exit with "Exception ignored ...
     # Traceback". That is noise after a Ctrl-C, not news: shown only under STYX_DEBUG.
     sys.unraisablehook = _unraisable_after_interrupt
-    gc.collect()
+    _collect_garbage()
     click.echo("Interrupted.", err=True)
     if err is not None and err.still_running:
         click.echo(f"{err.message}: {err.still_running}", err=True)

@@ -59,6 +59,8 @@ def test_code_that_handled_it_clears_it(handlers: None) -> None:
 def test_a_command_that_ended_after_a_dropped_interrupt_exits_130(
     handlers: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import styx.cli.gc  # noqa: F401 - loaded, it is the attribute `gc` of styx.cli (CI once)
+
     monkeypatch.setattr(sys, "argv", ["styx"])
     monkeypatch.setattr(_interrupts, "_pending", True)
     monkeypatch.setattr(_interrupts, "install", lambda: None)
