@@ -21,6 +21,7 @@ from urllib.parse import unquote
 from pulumi import automation as auto
 from pulumi.automation import EngineEvent
 
+from styx.engine._collector import paced_collector
 from styx.engine._errors import EngineLock, classify
 from styx.errors import StackLockedError
 
@@ -360,7 +361,7 @@ class StackOps:
         # Reading the history is a separate engine call: run it beside the preview.
         with ThreadPoolExecutor(max_workers=1) as pool:
             version = pool.submit(self.version)
-            with self._classified():
+            with self._classified(), paced_collector():
                 self.stack.preview(on_event=collect, refresh=refresh or None, diff=False)
             return PreviewOutcome(tuple(events), version.result())
 
@@ -390,7 +391,7 @@ class StackOps:
         report: Callable[[str], None] = _ignore_line,
     ) -> Mapping[str, Any]:
         refresh = self.recover(report) or refresh
-        with self._classified():
+        with self._classified(), paced_collector():
             result = self.stack.up(
                 message=message, refresh=refresh or None, on_event=on_event, show_secrets=False
             )

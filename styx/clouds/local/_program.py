@@ -67,6 +67,7 @@ def _declare(decl: ResourceDecl, declared: dict[str, pulumi.Resource], paths: Lo
     raise CloudError(f"the local program cannot declare {decl.kind!r}", cloud="local")
 
 
+# What styx.nodes reads of each node (NodeAccess's fields); all of LocalNode.READ_BACK.
 _NODE_FIELDS = ("name", "rank", "address", "port", "user", "host_public_key", "state")
 
 

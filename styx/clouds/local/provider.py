@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 from pulumi.dynamic import (
@@ -286,17 +286,22 @@ class LocalNodeArgs:
 
 
 class LocalNode(Resource, module="styx-local", name="Node"):
-    """A node of a local cluster; its outputs are what SSH and Ansible need to reach it."""
+    """A node of a local cluster; its outputs are what SSH and Ansible need to reach it.
 
-    cluster: pulumi.Output[str]
+    The program reads back only these (styx/clouds/_sdk.py): the other inputs (cluster,
+    root, authorized_key, cpus, memory_gb) and outputs (pid, home) are in the engine's state
+    all the same, without an Output attribute each in the planning process.
+    """
+
+    READ_BACK: ClassVar[frozenset[str]] = frozenset(
+        ("name", "rank", "address", "port", "user", "host_public_key", "state"))
+
     name: pulumi.Output[str]
     rank: pulumi.Output[int]
     address: pulumi.Output[str]
     port: pulumi.Output[int]
     user: pulumi.Output[str]
-    root: pulumi.Output[str]
     state: pulumi.Output[str]
-    pid: pulumi.Output[int]
     host_public_key: pulumi.Output[str]
 
     def __init__(
@@ -312,8 +317,7 @@ class LocalNode(Resource, module="styx-local", name="Node"):
             "root": args.root,
             "authorized_key": args.authorized_key,
             "state": args.state,
-            "pid": None,
-            "host_public_key": None,
+            "host_public_key": None,  # an output: declared so that it can be read back
         }
         # Absent rather than None: a None input reads as "unknown until applied" to the engine.
         if args.cpus is not None:

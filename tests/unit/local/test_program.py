@@ -10,8 +10,10 @@ from typing import Any
 import pulumi
 import pytest
 
+from styx.clouds._sdk import trim_sdk_costs
 from styx.clouds.local import NODE_PORT, HostCatalog, compile_local
 from styx.clouds.local._program import build_program
+from styx.clouds.local.provider import LocalNode, LocalNodeArgs
 from styx.errors import CloudError
 from styx.spec import load_task
 
@@ -167,3 +169,32 @@ def test_output_types_are_derived_once_per_class_not_per_node(
             "LocalKeyPair", "LocalNetwork", "LocalNode", "Stack"]
 
     return exports["nodes"].apply(check)
+
+
+@pulumi.runtime.test
+def test_a_node_has_attributes_for_what_is_read_back_and_sends_every_input(
+    mocks: Mocks,
+) -> Any:
+    # An Output attribute per property costs four futures and an Output in the planning
+    # process (issue 17); a node is read back for NodeAccess's fields only.
+    trim_sdk_costs()
+    node = LocalNode("c-head", LocalNodeArgs(
+        cluster="c", name="head", rank=0, address="127.44.55.2", port=NODE_PORT, user="alice",
+        root="local/c/head", authorized_key="ssh-ed25519 AAAAcluster", cpus=1.0))
+    assert {"root", "authorized_key", "cluster", "cpus", "pid"}.isdisjoint(vars(node))
+    assert set(vars(node)) >= LocalNode.READ_BACK
+
+    def check(values: list[Any]) -> None:
+        assert values == ["head", "ssh-ed25519 AAAAhead", "running"]
+        inputs = mocks.created[0].inputs
+        assert inputs["root"] == "local/c/head" and inputs["authorized_key"].endswith("cluster")
+        assert inputs["cluster"] == "c" and inputs["cpus"] == 1.0
+
+    return pulumi.Output.all(node.name, node.host_public_key, node.state).apply(check)
+
+
+def test_no_source_positions_are_recorded() -> None:
+    from pulumi.runtime import resource as sdk_resource
+
+    trim_sdk_costs()
+    assert list(sdk_resource._get_stack_trace().frames) == []
