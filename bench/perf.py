@@ -5,6 +5,7 @@
 
 Whole processes throughout, baseline and subject interleaved, medians printed:
   start-up     `styx --help`, `styx validate examples/hello.yaml`  vs  `python -c pass`
+               (and, for information, `python -c 'import click'`)
   no-change    `styx plan` of an applied 2-node task  vs  an Automation API script that
   plan         only previews the same program (bench/_preview.py)
   exec         `styx exec` of a trivial job on the warm 2-node cluster  vs  one plain `ssh`
@@ -105,7 +106,12 @@ def verdict(ok: bool) -> str:
 
 
 def startup(envs: Envs, repeat: int) -> None:
-    found = interleaved({"python -c pass": [sys.executable, "-c", "pass"]}, {
+    found = interleaved({
+        "python -c pass": [sys.executable, "-c", "pass"],
+        # Information, not the target: what importing the CLI library alone costs, a floor
+        # under any click command (and under the 3x target on a machine where it exceeds it).
+        "python -c 'import click'": [sys.executable, "-c", "import click"],
+    }, {
         "styx --help": [*STYX, "--help"],
         "styx validate examples/hello.yaml": [*STYX, "validate", "examples/hello.yaml"],
     }, envs, repeat)
@@ -113,6 +119,9 @@ def startup(envs: Envs, repeat: int) -> None:
     floor = base.seconds
     print(f"start-up (median of {repeat})          target: <= 3x python -c pass, <= 0.3 s")
     print(f"  {'python -c pass':<36} {floor:6.3f} s  (cpu {base.cpu:5.3f} s)")
+    library = found["python -c 'import click'"]
+    print(f"  {'python -c ' + repr('import click'):<36} {library.seconds:6.3f} s  "
+          f"{library.seconds / floor:5.2f}x  (the CLI library's import alone)")
     for name in ("styx --help", "styx validate examples/hello.yaml"):
         s = found[name].seconds
         print(f"  {name:<36} {s:6.3f} s  {s / floor:5.2f}x  (cpu {found[name].cpu:5.3f} s, "
