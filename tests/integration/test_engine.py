@@ -59,3 +59,33 @@ def test_inline_program_previews_and_deploys(
     again = stack.preview()
     assert again.change_summary == {"same": 2}
     stack.destroy()
+
+
+def test_the_collector_is_paced_while_a_program_runs_and_restored_after(
+    styx_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 17: full collections over a large plan's live heap are most of its GC time.
+    import gc
+
+    from styx.engine import StackOps
+
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", here)
+    monkeypatch.syspath_prepend(here)
+    import _probe_provider
+
+    seen: list[tuple[int, int]] = []
+
+    def program() -> None:
+        seen.append((gc.get_threshold()[2], gc.get_freeze_count()))
+        _probe_provider.Probe("probe", "hello")
+
+    before = gc.get_threshold()
+    ref = StackRef("engine-test", "gc", backend_url=(tmp_path / "state").as_uri())
+    ops = StackOps(open_stack(ref, program))
+    ops.preview()
+    ops.up(message="paced")
+    assert len(seen) == 2
+    assert all(oldest >= 1000 and frozen > 0 for oldest, frozen in seen), seen
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    ops.destroy(message="done")

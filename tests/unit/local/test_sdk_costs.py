@@ -64,6 +64,11 @@ def test_trim_replaces_the_sdks_function() -> None:
     _sdk.trim_sdk_costs()
     _sdk.trim_sdk_costs()  # idempotent
     assert rpc.contains_unknowns is _sdk.contains_unknowns
+    from pulumi.runtime import stack
+
+    from styx.clouds import _sdk_wait
+
+    assert stack.wait_for_rpcs is _sdk_wait.wait_for_rpcs
     from pulumi import output
 
     # pulumi.output asks rpc's at each call, so the replacement answers there too.
