@@ -1414,9 +1414,15 @@ def _emit(document: object) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="styx-agent")
     sub = parser.add_subparsers(dest="command")
-    for name in ("version", "configure", "status", "stop", "submit", "activity", "launch",
+    for name in ("version", "configure", "status", "stop", "activity", "launch",
                  "poweroff", "autostop"):
         sub.add_parser(name).add_argument("--json", action="store_true")
+    submit = sub.add_parser("submit")
+    submit.add_argument("--json", action="store_true")
+    # Queue only if the running daemon was started from this file's version: the client's
+    # version check and its submit in one SSH round trip. An agent older than this flag
+    # rejects it (a usage error), which the client reads as "outdated" too.
+    submit.add_argument("--expect-daemon", metavar="SHA256")
     start = sub.add_parser("start")
     start.add_argument("--json", action="store_true")
     start.add_argument("--restart", action="store_true")
@@ -1508,6 +1514,12 @@ def main(argv: list[str] | None = None) -> int:
         if command == "stop":
             _emit(stop_daemon())
             return 0
+        if command == "submit" and args.expect_daemon:
+            pid = _read_pid()
+            daemon = _daemon_sha() if pid is not None else None
+            if daemon != args.expect_daemon:
+                _emit({"outdated": True, "running": pid is not None, "daemon_sha256": daemon})
+                return 0
         config = load_config()
         db = connect()
         if command == "status":

@@ -138,11 +138,7 @@ class AgentClient:
         return self._answer(done, args[0] if args else "")
 
     def _answer(self, done: subprocess.CompletedProcess[bytes], what: str) -> dict[str, Any]:
-        text = done.stdout.decode("utf-8", errors="replace").strip()
-        try:
-            answer = json.loads(text.splitlines()[-1]) if text else None
-        except json.JSONDecodeError:
-            answer = None
+        answer = _last_json(done.stdout)
         if isinstance(answer, dict) and "error" in answer:
             raise JobError(f"{self.access.cluster}: {answer['error']}", cluster=self.access.cluster)
         if done.returncode != 0 or not isinstance(answer, dict):
@@ -160,6 +156,21 @@ class AgentClient:
     def submit(self, request: JobRequest) -> int:
         """Queue a job; its id. It starts as soon as its nodes have room (FIFO)."""
         return int(self.call("submit", stdin=request.to_json())["id"])
+
+    def submit_if_current(self, request: JobRequest, daemon_sha256: str) -> int | None:
+        """Queue a job only if the head's agent daemon runs the agent file of `daemon_sha256`:
+        its id; None when the agent is not installed, not running, another version, or older
+        than this question (then install it and `submit`). The version check and the submit
+        in one SSH round trip, where a `status` call and a submit took two."""
+        payload = json.dumps(request.to_json()).encode("utf-8")
+        done = self.run([AGENT_COMMAND, "submit", "--expect-daemon", daemon_sha256, "--json"],
+                        payload)  # fmt: skip
+        answer = _last_json(done.stdout)
+        if answer is not None and answer.get("outdated"):
+            return None
+        if done.returncode != 0 and (answer is None or "error" not in answer):
+            return None  # no agent there, or one that does not know the flag
+        return int(self._answer(done, "submit")["id"])
 
     def queue(self, jobs: Sequence[int] = ()) -> list[Job]:
         """Every job on the cluster (or the ones named), oldest first."""
@@ -259,6 +270,16 @@ class AgentClient:
             from styx.nodes._ssh import close_masters
 
             close_masters(sockets, prefix=self._socket_prefix())
+
+
+def _last_json(stdout: bytes) -> dict[str, Any] | None:
+    """The agent's answer: the JSON object on the last line of its output, if there is one."""
+    text = stdout.decode("utf-8", errors="replace").strip()
+    try:
+        answer = json.loads(text.splitlines()[-1]) if text else None
+    except json.JSONDecodeError:
+        return None
+    return answer if isinstance(answer, dict) else None
 
 
 def _quote(text: str) -> str:

@@ -120,14 +120,6 @@ def cluster_client(ref: StackRef) -> AgentClient:
     return _open_cluster(ref)[1]
 
 
-def _agent_current(client: AgentClient) -> bool:
-    try:
-        status = client.call("status")
-    except JobError:  # not installed, or not configured
-        return False
-    return bool(status.get("running")) and status.get("daemon_sha256") == agent_sha256()
-
-
 def job_request(spec: Spec, cluster: str) -> JobRequest:
     """The job a task's `run` makes: its nodes, resources, envs and secrets."""
     if not spec.run:
@@ -188,25 +180,32 @@ def submit_job(
 ) -> tuple[AgentClient, int]:
     """Queue the target's `run` on its cluster; the client used and the job's id.
 
-    Without a client given, the agent is checked first and (re)installed when it is missing,
-    stopped or another version (a cluster applied before this Styx, say). A workdir that
+    Without a client given, the job is queued only if the agent runs this Styx's version
+    (asked with the submit itself); when it is missing, stopped or another version (a cluster
+    applied before this Styx, say) it is (re)installed first, then the job queued. A workdir that
     changed since it reached the nodes is synced first (`reporter` is told what was sent).
     """
     # Submitting shares the stack's lock with other jobs and excludes apply and down, so no
     # job is queued on a cluster whose setup is under way (the job itself outlives the lock).
     with stack_lock(lock_path(target.state_dir), target.ref.qualified, "exec", shared=True,
                     backend=target.ref):
-        if client is None:
-            outputs, client = _open_cluster(target.ref)
-            require_running(target, outputs)
-            require_setup_complete(target, client.access)
-            if not _agent_current(client):
-                install_cluster_agent(outputs, client.access, target.spec)
-        else:
+        request = job_request(target.spec, target.cluster)
+        if client is not None:
             require_setup_complete(target, client.access)
             outputs = _open_cluster(target.ref)[0] if target.spec.workdir is not None else {}
+            sync_target_workdir(target, client, outputs, reporter)
+            return client, client.submit(request)
+        outputs, client = _open_cluster(target.ref)
+        require_running(target, outputs)
+        require_setup_complete(target, client.access)
         sync_target_workdir(target, client, outputs, reporter)
-        return client, client.submit(job_request(target.spec, target.cluster))
+        # Queued only if the agent runs this Styx's version (one round trip); otherwise the
+        # agent is (re)installed first, then the job queued.
+        job_id = client.submit_if_current(request, agent_sha256())
+        if job_id is None:
+            install_cluster_agent(outputs, client.access, target.spec)
+            job_id = client.submit(request)
+        return client, job_id
 
 
 _LAST_LINES = 10

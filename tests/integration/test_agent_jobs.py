@@ -23,12 +23,14 @@ from typing import Any
 import pytest
 
 from styx.agent import agent as agent_module
+from styx.agent import agent_sha256
 from styx.clouds.local import LocalClusterPaths, node_address, node_name
 from styx.clouds.local.provider import (
     LocalKeyPairProvider,
     LocalNetworkProvider,
     LocalNodeProvider,
 )
+from styx.errors import JobError
 from styx.jobs import AgentClient, AgentNode, Demand, JobRequest, install_agent, sync_logs
 from styx.nodes import ClusterAccess
 
@@ -138,6 +140,26 @@ def test_install_is_idempotent_and_upgrades_a_changed_agent(cluster: Cluster) ->
     assert upgraded.copied_to == ("head",) and upgraded.daemon_started
     assert upgraded.daemon_pid != older["pid"]
     assert (cluster.head_home() / ".styx-agent" / "cluster_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_submit_expecting_a_version_queues_only_on_that_daemon(cluster: Cluster) -> None:
+    # exec's one round trip: the version check rides on the submit (issue 17).
+    client, jobs_before = cluster.client, len(cluster.client.queue())
+    assert client.submit_if_current(JobRequest(run="echo hi"), "0" * 64) is None
+    assert len(client.queue()) == jobs_before  # an outdated agent queues nothing
+    job_id = client.submit_if_current(JobRequest(run="echo current"), agent_sha256())
+    assert job_id is not None and client.wait(job_id, timeout=60).state == "SUCCEEDED"
+    # A job the agent refuses is an error, not "outdated".
+    with pytest.raises(JobError, match="asks for 3 node"):
+        client.submit_if_current(JobRequest(run="echo hi", num_nodes=3), agent_sha256())
+    # No agent file on the head (a cluster set up before agents): None, then install.
+    installed = cluster.head_home() / ".styx-agent" / "agent.py"
+    hidden = installed.with_name("agent.py.hidden")
+    installed.rename(hidden)
+    try:
+        assert client.submit_if_current(JobRequest(run="echo hi"), agent_sha256()) is None
+    finally:
+        hidden.rename(installed)
 
 
 def test_a_job_runs_on_its_nodes_with_skypilots_environment(cluster: Cluster) -> None:

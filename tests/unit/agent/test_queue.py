@@ -203,3 +203,16 @@ def test_exit_codes_come_from_the_launcher_and_a_lost_node_says_why(tmp_path: Pa
 
 def test_secrets_are_masked_in_output() -> None:
     assert ag._mask(b"token=abc123 ok\n", [b"abc123"]) == b"token=[secret] ok\n"
+
+
+def test_submit_expecting_a_daemon_version_queues_nothing_when_it_is_not_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The client's version check rides on the submit (one SSH round trip): no daemon, or
+    # one started from another file, answers "outdated" and queues nothing, config or not.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO('{"run": "echo hi"}'))
+    assert ag.main(["submit", "--expect-daemon", "f" * 64, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert answer == {"outdated": True, "running": False, "daemon_sha256": None}
+    assert not (tmp_path / ag.DIR_NAME / "jobs.db").exists()
