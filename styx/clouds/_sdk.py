@@ -25,8 +25,8 @@ Last, the SDK records where in the program each resource was declared: a walk of
 call stack per resource (8% of the planning process's busy time at 1,000 nodes), kept in the
 state as about thirty frames of file URIs each. For Styx's generated program that is the
 same frames of Styx's own installation for every node: nothing a user can act on, paths of
-one machine in a team's shared state, and most of a node's bytes in the checkpoint. Styx's
-programs record no source position.
+one machine in a team's shared state, and half of a node's bytes in the checkpoint (2.2 of
+4.5 KB). Styx's programs record no source position.
 
 Tried and measured, not kept: skipping the SDK's per-resource debug messages (about four
 blocking `engine.Log` gRPC calls per resource, which the engine drops without `--debug`).

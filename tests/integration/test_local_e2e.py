@@ -124,7 +124,7 @@ def test_plan_right_after_shows_no_changes(styx: Styx) -> None:
     out = check(styx("plan", "hello.yaml", "--detailed-exitcode"), 0)
     assert "No changes." in out
     # No source positions of Styx's own files in the state (styx/clouds/_sdk.py): they were
-    # most of a node's bytes and one machine's paths; the node's state keeps every input.
+    # half of a node's bytes and one machine's paths; the node's state keeps every input.
     resources = styx.resources()
     assert [r["urn"] for r in resources if "stackTrace" in r or "sourcePosition" in r] == []
     head = next(r for r in resources if str(r["urn"]).endswith("::hello-head"))
