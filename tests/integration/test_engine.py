@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 import pulumi
 import pytest
@@ -25,17 +26,22 @@ def test_engine_matches_sdk() -> None:
     assert out.stdout.strip() == f"v{sdk_version()}"
 
 
-def test_inline_program_previews_and_deploys(
-    styx_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The provider process imports the probe by module name, as it would import styx.
+@pytest.fixture
+def probe_provider(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The probe's module; the provider process imports it by name, as it would import styx."""
     here = str(Path(__file__).parent)
     monkeypatch.setenv("PYTHONPATH", here)
     monkeypatch.syspath_prepend(here)
     import _probe_provider
 
+    return _probe_provider
+
+
+def test_inline_program_previews_and_deploys(
+    styx_home: Path, tmp_path: Path, probe_provider: ModuleType
+) -> None:
     def program() -> None:
-        probe = _probe_provider.Probe("probe", "hello")
+        probe = probe_provider.Probe("probe", "hello")
         pulumi.export("digest", probe.digest)
 
     ref = StackRef("engine-test", "dev", backend_url=(tmp_path / "state").as_uri())
@@ -62,23 +68,18 @@ def test_inline_program_previews_and_deploys(
 
 
 def test_the_collector_is_paced_while_a_program_runs_and_restored_after(
-    styx_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    styx_home: Path, tmp_path: Path, probe_provider: ModuleType
 ) -> None:
     # Issue 17: full collections over a large plan's live heap are most of its GC time.
     import gc
 
     from styx.engine import StackOps
 
-    here = str(Path(__file__).parent)
-    monkeypatch.setenv("PYTHONPATH", here)
-    monkeypatch.syspath_prepend(here)
-    import _probe_provider
-
     seen: list[tuple[int, int]] = []
 
     def program() -> None:
         seen.append((gc.get_threshold()[2], gc.get_freeze_count()))
-        _probe_provider.Probe("probe", "hello")
+        probe_provider.Probe("probe", "hello")
 
     before = gc.get_threshold()
     ref = StackRef("engine-test", "gc", backend_url=(tmp_path / "state").as_uri())
