@@ -21,7 +21,13 @@ from styx.clouds._sdk import trim_sdk_costs
 from styx.clouds.local._graph import KIND_KEY_PAIR, KIND_NETWORK, KIND_NODE
 from styx.clouds.local._network import node_address
 from styx.clouds.local._paths import LocalClusterPaths
-from styx.clouds.local.provider import LocalNetwork, LocalNetworkArgs, LocalNode, LocalNodeArgs
+from styx.clouds.local.provider import (
+    NODE_OUTPUTS,
+    LocalNetwork,
+    LocalNetworkArgs,
+    LocalNode,
+    LocalNodeArgs,
+)
 from styx.errors import CloudError
 from styx.graph import ResourceDecl, ResourceGraph
 
@@ -67,26 +73,22 @@ def _declare(decl: ResourceDecl, declared: dict[str, pulumi.Resource], paths: Lo
     raise CloudError(f"the local program cannot declare {decl.kind!r}", cloud="local")
 
 
-# What styx.nodes reads of each node (NodeAccess's fields); all of LocalNode.READ_BACK.
-_NODE_FIELDS = ("name", "rank", "address", "port", "user", "host_public_key", "state")
-
-
 def node_outputs(nodes: list[LocalNode], ports: tuple[str, ...]) -> pulumi.Output[list[Any]]:
     """Per node, the fields styx.nodes reads back (NodeAccess's), in rank order.
 
     One Output over every node's fields, not one per node joined again: a 1,000-node plan
     then builds one chain of Outputs, not 2,000 (issue 17).
     """
-    width = len(_NODE_FIELDS)
+    width = len(NODE_OUTPUTS)
 
     def rows(values: list[Any]) -> list[dict[str, Any]]:
         return [
-            {**dict(zip(_NODE_FIELDS, values[i:i + width], strict=True)), "ports": list(ports)}
+            {**dict(zip(NODE_OUTPUTS, values[i:i + width], strict=True)), "ports": list(ports)}
             for i in range(0, len(values), width)
         ]
 
     return pulumi.Output.all(
-        *(getattr(node, field) for node in nodes for field in _NODE_FIELDS)
+        *(getattr(node, field) for node in nodes for field in NODE_OUTPUTS)
     ).apply(rows)
 
 

@@ -33,6 +33,7 @@ from styx.clouds._keypair import LocalKeyPair, LocalKeyPairArgs, LocalKeyPairPro
 from styx.clouds.local import _network, _sshd
 
 __all__ = [
+    "NODE_OUTPUTS",
     "NODE_STATES",
     "LocalKeyPair",
     "LocalKeyPairArgs",
@@ -285,6 +286,10 @@ class LocalNodeArgs:
     state: pulumi.Input[str] = "running"
 
 
+# What the program reads back of each node, in the order it exports them: NodeAccess's fields.
+NODE_OUTPUTS = ("name", "rank", "address", "port", "user", "host_public_key", "state")
+
+
 class LocalNode(Resource, module="styx-local", name="Node"):
     """A node of a local cluster; its outputs are what SSH and Ansible need to reach it.
 
@@ -293,8 +298,7 @@ class LocalNode(Resource, module="styx-local", name="Node"):
     all the same, without an Output attribute each in the planning process.
     """
 
-    READ_BACK: ClassVar[frozenset[str]] = frozenset(
-        ("name", "rank", "address", "port", "user", "host_public_key", "state"))
+    READ_BACK: ClassVar[frozenset[str]] = frozenset(NODE_OUTPUTS)
 
     name: pulumi.Output[str]
     rank: pulumi.Output[int]

@@ -49,10 +49,12 @@ def test_bad_outputs_are_node_errors() -> None:
 
 def test_local_cloud_exports_what_node_access_reads() -> None:
     # The keys styx.clouds.local exports per node are the ones NodeAccess.from_output needs.
-    from styx.clouds.local._program import _NODE_FIELDS
+    from styx.clouds.local.provider import NODE_OUTPUTS, LocalNode
 
     for key in ("name", "rank", "address", "port", "user", "host_public_key"):
-        assert key in _NODE_FIELDS
+        assert key in NODE_OUTPUTS
+    # ... and the node resource keeps an attribute for each (styx/clouds/_sdk.py).
+    assert set(NODE_OUTPUTS) == LocalNode.READ_BACK
 
 
 def test_setup_result_failure_message() -> None:
