@@ -60,7 +60,9 @@ def test_agrees_on_every_yaml_file_in_reach(name: str) -> None:
         for data in _documents(path.read_text(encoding="utf-8", errors="replace")):
             _agree(name, data)
             seen += 1
-    assert seen > 300
+    # Hundreds with SkyPilot's corpus beside the project; the project's own files without it
+    # (a clone elsewhere, where the corpus tests skip).
+    assert seen > (300 if CORPUS.is_dir() else 50), seen
 
 
 def test_agrees_on_fuzzed_tasks() -> None:
